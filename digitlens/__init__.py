@@ -1,0 +1,15 @@
+"""digitlens: explore what an MNIST digit classifier predicts and where it goes wrong."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data" / "mnist"
+MODEL_DIR = ROOT / "model"
+MODEL_PATH = MODEL_DIR / "mnist_cnn.keras"
+FAST_MODEL_PATH = MODEL_PATH.with_suffix(".tflite")
+METRICS_PATH = MODEL_DIR / "metrics.json"
+
+IMAGE_SIDE = 28
+NUM_PIXELS = IMAGE_SIDE * IMAGE_SIDE
+NUM_CLASSES = 10
+MAX_PIXEL = 255
