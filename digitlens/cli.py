@@ -1,0 +1,86 @@
+"""The `python -m digitlens` commands: one per job."""
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from digitlens import NUM_CLASSES
+
+
+def train(args) -> int:
+    from digitlens import train as training
+
+    training.main(["--epochs", str(args.epochs)] if args.epochs else [])
+    return 0
+
+
+def evaluate(args) -> int:
+    from digitlens import data
+    from digitlens.model import Predictor
+
+    images, labels = data.load("test")
+    predicted = Predictor.load(args.model).predict(images)
+    wrong = int((predicted != labels).sum())
+    print(f"test accuracy: {1 - wrong / len(labels):.2%} ({len(labels) - wrong} of {len(labels)} right, {wrong} wrong)")
+    return 0
+
+
+def predict(args) -> int:
+    from digitlens.model import Predictor
+    from digitlens.preprocess import read_image, to_mnist
+
+    predictor = Predictor.load(args.model)
+    status = 0
+    for path in args.images:
+        try:
+            probabilities = predictor.predict_proba(to_mnist(read_image(path)))[0]
+        except ValueError as error:  # unreadable file or no digit in it: report it, go on with the others
+            print(f"error: {error}", file=sys.stderr)
+            status = 2
+            continue
+        digit = int(probabilities.argmax())
+        if args.json:
+            print(json.dumps({"path": path, "digit": digit, "probabilities": [round(float(p), 6) for p in probabilities]}))
+        else:
+            print(f"{path}\t{digit}\t{probabilities[digit]:.4f}")
+    return status
+
+
+def export_csv(args) -> int:
+    from digitlens import data
+
+    images, labels = data.load("test")
+    np.savetxt(args.path, data.to_csv_rows(images, labels), fmt="%d", delimiter=",")
+    print(f"wrote {len(labels)} test images to {args.path} (label, then 784 pixels; no header)")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m digitlens", description="Train, evaluate and use the digit classifier.")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    command = commands.add_parser("train", help="train the CNN and write model/ (about 15-20 min on 2 cores)")
+    command.add_argument("--epochs", type=int, help="override the number of epochs (for quick trials)")
+    command.set_defaults(run=train)
+
+    command = commands.add_parser("evaluate", help="accuracy of the committed model on the 10,000 MNIST test images")
+    command.add_argument("--model", help="path of a .keras model (default: the committed one)")
+    command.set_defaults(run=evaluate)
+
+    command = commands.add_parser("predict", help="predict the digit in image files (PNG, JPEG, ...)")
+    command.add_argument("images", nargs="+", metavar="IMAGE")
+    command.add_argument("--json", action="store_true", help=f"print all {NUM_CLASSES} probabilities as JSON lines")
+    command.add_argument("--model", help="path of a .keras model (default: the committed one)")
+    command.set_defaults(run=predict)
+
+    command = commands.add_parser("export-csv", help="write the test set in the tutorial's CSV format")
+    command.add_argument("path", metavar="PATH")
+    command.set_defaults(run=export_csv)
+    return root
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    return args.run(args)
