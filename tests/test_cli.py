@@ -1,0 +1,63 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from digitlens import ROOT
+from digitlens.strokes import draw
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "digitlens", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_predict_prints_path_digit_confidence_and_keeps_going_after_a_bad_file(tmp_path):
+    seven = tmp_path / "seven.png"
+    Image.fromarray(draw(7, rgba=False, dark_on_light=True)).save(seven)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not really a jpeg")
+    three = tmp_path / "three.jpg"
+    Image.fromarray(draw(3, rgba=False)).save(three)
+
+    result = run("predict", str(seven), str(broken), str(three))
+
+    assert result.returncode == 2
+    lines = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [(path, digit) for path, digit, _ in lines] == [(str(seven), "7"), (str(three), "3")]
+    assert all(0.5 < float(confidence) <= 1 for _, _, confidence in lines)
+    assert "broken.jpg: not a readable image" in result.stderr
+
+
+def test_predict_json_prints_ten_probabilities(tmp_path):
+    zero = tmp_path / "zero.png"
+    Image.fromarray(draw(0, rgba=False)).save(zero)
+    result = run("predict", "--json", str(zero))
+    assert result.returncode == 0
+    record = json.loads(result.stdout)
+    assert record["digit"] == 0 and len(record["probabilities"]) == 10
+    assert abs(sum(record["probabilities"]) - 1) < 1e-3
+
+
+def test_predict_blank_image_says_draw_a_digit(tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.new("L", (40, 40), 255).save(blank)
+    result = run("predict", str(blank))
+    assert result.returncode == 2 and "no digit found" in result.stderr
+
+
+def test_evaluate_prints_test_accuracy():
+    result = run("evaluate")
+    assert result.returncode == 0
+    accuracy = float(result.stdout.split("test accuracy: ")[1].split("%")[0])
+    assert accuracy >= 99.5
+
+
+def test_export_csv_writes_the_tutorial_format(tmp_path, test_set):
+    path = tmp_path / "mnist_test.csv"
+    assert run("export-csv", str(path)).returncode == 0
+    rows = np.loadtxt(path, delimiter=",", dtype=int, max_rows=2)
+    images, labels = test_set
+    assert rows.shape == (2, 785)
+    assert rows[0, 0] == labels[0] and (rows[0, 1:] == images[0].ravel()).all()

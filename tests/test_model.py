@@ -1,0 +1,74 @@
+import json
+
+import numpy as np
+import pytest
+
+from digitlens import METRICS_PATH, MODEL_PATH
+from digitlens.model import Predictor
+
+
+def test_committed_model_reaches_99_5_percent_on_mnist_test(predictor, test_set):
+    images, labels = test_set
+    accuracy = (predictor.predict(images) == labels).mean()
+    assert accuracy >= 0.995
+    assert abs(accuracy - json.loads(METRICS_PATH.read_text())["test_accuracy"]) < 0.001
+
+
+def test_fast_path_agrees_with_keras(predictor, test_set):
+    images, _ = test_set
+    keras_probabilities = predictor.keras_model.predict(images[:256], verbose=0)
+    assert np.abs(predictor.predict_proba(images[:256]) - keras_probabilities).max() < 1e-4
+
+
+@pytest.mark.parametrize(
+    "shape", [(28, 28), (1, 28, 28), (5, 28, 28), (5, 784), (300, 28, 28)], ids=["one", "batch of one", "batch", "rows", "several chunks"]
+)
+def test_accepts_one_image_batches_and_rows(predictor, test_set, shape):
+    images, _ = test_set
+    count = int(np.prod(shape)) // 784
+    probabilities = predictor.predict_proba(images[:count].reshape(shape))
+    assert probabilities.shape == (count, 10) and probabilities.dtype == np.float32
+    assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)
+
+
+def test_uint8_float_and_lists_give_the_same_answer(predictor, test_set):
+    images, _ = test_set
+    as_uint8 = predictor.predict_proba(images[:3])
+    assert np.allclose(as_uint8, predictor.predict_proba(images[:3].astype(np.float64)), atol=1e-6)
+    assert np.allclose(as_uint8, predictor.predict_proba(images[:3].reshape(3, -1).tolist()), atol=1e-6)
+
+
+def test_batch_results_match_single_image_results(predictor, test_set):
+    images, _ = test_set
+    batch = predictor.predict_proba(images[:130])
+    assert np.allclose(batch[129], predictor.predict_proba(images[129])[0], atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        (np.zeros((28, 27)), r"expected one image \(28, 28\), a batch \(N, 28, 28\) or rows \(N, 784\), got shape \(28, 27\)"),
+        (np.zeros((2, 783)), r"got shape \(2, 783\)"),
+        (np.zeros((0, 28, 28)), "expected at least one image, got an empty batch"),
+        (np.full((28, 28), np.nan), "expected finite pixel values, got NaN"),
+        (np.full((28, 28), 256.0), "expected pixel values from 0 to 255, got values from 256 to 256"),
+        (np.full((28, 28), -1.0), "got values from -1 to -1"),
+        ([["a"] * 784], "expected pixel values as numbers"),
+    ],
+    ids=["wrong shape", "wrong row length", "empty", "nan", "above 255", "below 0", "not numbers"],
+)
+def test_bad_input_raises_value_error_saying_what_was_expected(predictor, images, message):
+    with pytest.raises(ValueError, match=message):
+        predictor.predict_proba(images)
+
+
+def test_load_explains_a_missing_model(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python -m digitlens train"):
+        Predictor.load(tmp_path / "nothing.keras")
+
+
+def test_load_converts_a_model_without_its_fast_twin(tmp_path, test_set):
+    copy = tmp_path / "copy.keras"
+    copy.write_bytes(MODEL_PATH.read_bytes())
+    images, _ = test_set
+    assert np.allclose(Predictor.load(copy).predict_proba(images[:4]), Predictor.load().predict_proba(images[:4]), atol=1e-5)
