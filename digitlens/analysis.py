@@ -1,8 +1,14 @@
 """Error-analysis tables computed from labels and predicted probabilities (NumPy / pandas, no UI)."""
 
-import numpy as np
+import hashlib
+import os
+from pathlib import Path
 
-from digitlens import NUM_CLASSES
+import numpy as np
+import pandas as pd
+
+from digitlens import NUM_CLASSES, ROOT
+from digitlens.model import EMBEDDING_LAYER
 
 
 def confusion_matrix(labels, predicted) -> np.ndarray:
@@ -16,3 +22,220 @@ def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:
     """Recall of each true class: the share of its images predicted right."""
     totals = matrix.sum(axis=1)
     return np.divide(np.diag(matrix), totals, out=np.zeros(len(matrix)), where=totals > 0)
+
+
+# --- Error analysis over the whole test set (issue 6) ---
+
+CONFIDENCE_BINS = 10
+
+
+def accuracy(matrix: np.ndarray) -> float:
+    """Share of all images on the diagonal of a confusion matrix."""
+    return float(np.trace(matrix) / matrix.sum()) if matrix.sum() else 0.0
+
+
+def row_normalised(matrix: np.ndarray) -> np.ndarray:
+    """Each row as shares of its true label, so rare and common digits compare; empty rows stay zero."""
+    totals = matrix.sum(axis=1, keepdims=True)
+    return np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
+
+
+def classification_report(matrix: np.ndarray) -> pd.DataFrame:
+    """Precision, recall, F1 and support of each digit; undefined ratios (no images) count as 0."""
+    hits = np.diag(matrix).astype(float)
+    predicted, support = matrix.sum(axis=0), matrix.sum(axis=1)
+    precision = np.divide(hits, predicted, out=np.zeros(len(hits)), where=predicted > 0)
+    recall = np.divide(hits, support, out=np.zeros(len(hits)), where=support > 0)
+    both = precision + recall
+    f1 = np.divide(2 * precision * recall, both, out=np.zeros(len(hits)), where=both > 0)
+    report = pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support})
+    report.index.name = "digit"
+    return report
+
+
+def top_confusions(matrix: np.ndarray, count: int = 10) -> pd.DataFrame:
+    """The most frequent (true, predicted) mistakes, largest first, with their share of the true label."""
+    mistakes = matrix.astype(float)
+    np.fill_diagonal(mistakes, 0)
+    true, predicted = np.nonzero(mistakes)
+    table = pd.DataFrame({"true": true, "predicted": predicted, "count": matrix[true, predicted]})
+    table["share_of_true"] = table["count"] / matrix.sum(axis=1)[true]
+    return table.sort_values(["count", "true", "predicted"], ascending=[False, True, True]).head(count).reset_index(drop=True)
+
+
+def predictions_table(labels, probabilities) -> pd.DataFrame:
+    """One row per image (index = test id): given label, prediction, its probability, the runner-up and correctness."""
+    probabilities = np.asarray(probabilities)
+    ranked = np.argsort(-probabilities, axis=1, kind="stable")
+    rows = np.arange(len(probabilities))
+    table = pd.DataFrame(
+        {
+            "label": np.asarray(labels, int),
+            "predicted": ranked[:, 0],
+            "confidence": probabilities[rows, ranked[:, 0]],
+            "runner_up": ranked[:, 1],
+            "runner_up_probability": probabilities[rows, ranked[:, 1]],
+        }
+    )
+    table["correct"] = table["label"] == table["predicted"]
+    table.index.name = "id"
+    return table
+
+
+def reliability_table(confidence, correct, bins: int = CONFIDENCE_BINS) -> pd.DataFrame:
+    """Per equal-width confidence bin: how many images, their mean confidence and their accuracy (empty bins dropped)."""
+    confidence = np.asarray(confidence, float)
+    correct = np.asarray(correct, float)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    table = (
+        pd.DataFrame({"bin": which, "confidence": confidence, "correct": correct})
+        .groupby("bin")
+        .agg(count=("correct", "size"), mean_confidence=("confidence", "mean"), accuracy=("correct", "mean"))
+    )
+    table["lower"], table["upper"] = edges[table.index], edges[table.index + 1]
+    return table.reset_index(drop=True)[["lower", "upper", "count", "mean_confidence", "accuracy"]]
+
+
+def expected_calibration_error(confidence, correct, bins: int = CONFIDENCE_BINS) -> float:
+    """ECE: the image-weighted mean gap between confidence and accuracy over the bins (0 = perfectly calibrated)."""
+    table = reliability_table(confidence, correct, bins)
+    gaps = (table["accuracy"] - table["mean_confidence"]).abs()
+    return float((gaps * table["count"]).sum() / table["count"].sum())
+
+
+def label_issues(labels, probabilities) -> pd.DataFrame:
+    """Images whose given label the model confidently disputes, most suspicious first (confident learning).
+
+    Northcutt et al. 2021: a class's threshold is the mean probability the model gives it on images labelled
+    with it; an image is disputed when another class reaches that class's threshold (the most probable such
+    class is the suggested label). Disputed images are ranked by normalised margin, the probability of the
+    given label minus the largest other probability, lowest first. Probabilities must be out-of-sample,
+    which they are for a test set the model never trained on.
+    """
+    labels = np.asarray(labels, int)
+    probabilities = np.asarray(probabilities, float)
+    rows = np.arange(len(labels))
+    thresholds = np.array(
+        [probabilities[labels == digit, digit].mean() if (labels == digit).any() else 1.0 for digit in range(NUM_CLASSES)]
+    )
+    others = probabilities.copy()
+    others[rows, labels] = -np.inf
+    confident_others = np.where(others >= thresholds, others, -np.inf)
+    suggested = confident_others.argmax(axis=1)
+    table = pd.DataFrame(
+        {
+            "label": labels,
+            "suggested": suggested,
+            "given_probability": probabilities[rows, labels],
+            "suggested_probability": probabilities[rows, suggested],
+            "margin": probabilities[rows, labels] - others.max(axis=1),
+        }
+    )
+    table.index.name = "id"
+    disputed = np.isfinite(confident_others.max(axis=1))
+    return table[disputed].sort_values("margin", kind="stable")
+
+
+def projection_2d(embeddings) -> tuple[np.ndarray, np.ndarray]:
+    """PCA onto the two main axes: (N, 2) coordinates and the share of variance each axis explains.
+
+    Signs are fixed (largest loading positive) so the map does not flip between runs.
+    """
+    centred = np.asarray(embeddings, float) - np.mean(embeddings, axis=0)
+    _, singular, axes = np.linalg.svd(centred, full_matrices=False)
+    main = axes[:2]
+    main = main * np.sign(main[np.arange(2), np.abs(main).argmax(axis=1)])[:, None]
+    variance = singular**2
+    return centred @ main.T, variance[:2] / variance.sum()
+
+
+# --- Predictions cache: the model's outputs on the test set, computed once per model file ---
+
+CACHE_DIR = ROOT / "cache"
+EMBEDDING_BATCH = 1000
+
+
+def file_fingerprint(path) -> str:
+    """Short SHA-256 of a file's bytes: a retrained model gets a new cache entry, an unchanged one reuses it."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def cached_arrays(name: str, key: str, compute, cache_dir=CACHE_DIR) -> dict[str, np.ndarray]:
+    """Arrays stored as cache_dir/name-key.npz; compute() (returning a dict of arrays) runs only on a miss."""
+    path = Path(cache_dir) / f"{name}-{key}.npz"
+    if path.exists():
+        with np.load(path) as stored:
+            return {field: stored[field] for field in stored.files}
+    arrays = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    with open(partial, "wb") as file:
+        np.savez(file, **arrays)
+    os.replace(partial, path)  # atomic: another process never reads half a file
+    return arrays
+
+
+def penultimate_embeddings(keras_model, images) -> np.ndarray:
+    """Float32 (N, 128) activations of the layer before the classifier, where the model has sorted the digits."""
+    import keras
+
+    embedder = keras.Model(keras_model.inputs, keras_model.get_layer(EMBEDDING_LAYER).output)
+    return embedder.predict(np.asarray(images, np.float32), batch_size=EMBEDDING_BATCH, verbose=0)
+
+
+def test_set_outputs(predictor, images, cache_dir=CACHE_DIR) -> dict[str, np.ndarray]:
+    """Probabilities (N, 10) and embeddings (N, 128) of the test images, cached on disk per model file."""
+    return cached_arrays(
+        "test-outputs",
+        file_fingerprint(predictor.keras_path),
+        lambda: {
+            "probabilities": predictor.predict_proba(images),
+            "embeddings": penultimate_embeddings(predictor.keras_model, images),
+        },
+        cache_dir,
+    )
+
+
+# --- The tutorial's error analysis of one digit (issue 4) ---
+
+
+def sample_ids(labels, digit: int | None, count: int, seed: int) -> np.ndarray:
+    """Sorted ids of `count` images of `digit` (None: any digit), drawn without replacement; a seed fixes the sample."""
+    labels = np.asarray(labels)
+    candidates = np.arange(len(labels)) if digit is None else np.flatnonzero(labels == digit)
+    if not 1 <= count <= len(candidates):
+        subject = "images" if digit is None else f"images of digit {digit}"
+        raise ValueError(f"expected a sample of 1 to {len(candidates)} {subject}, got {count}")
+    return np.sort(np.random.default_rng(seed).choice(candidates, size=count, replace=False))
+
+
+def correctness_counts(predictions: pd.DataFrame) -> pd.DataFrame:
+    """The tutorial's FALSE/TRUE table: how many predictions were wrong and right, both rows always present."""
+    counts = predictions["correct"].value_counts().reindex([False, True], fill_value=0).to_numpy()
+    return pd.DataFrame(
+        {
+            "prediction": ["wrong", "right"],
+            "correct": [False, True],
+            "images": counts,
+            "share": counts / max(len(predictions), 1),
+        }
+    )
+
+
+def wrong_prediction_counts(predictions: pd.DataFrame) -> pd.Series:
+    """How often each label 0-9 was predicted wrongly, zeros kept so that a chart shows all ten labels."""
+    wrong = predictions.loc[~predictions["correct"], "predicted"]
+    return wrong.value_counts().reindex(range(NUM_CLASSES), fill_value=0).rename_axis("predicted").rename("images")
+
+
+def probabilities_long(ids, probabilities) -> pd.DataFrame:
+    """The tutorial's long table: one row per image and label, with the probability the model gave that label."""
+    probabilities = np.asarray(probabilities).reshape(-1, NUM_CLASSES)
+    return pd.DataFrame(
+        {
+            "id": np.repeat(np.asarray(ids), NUM_CLASSES),
+            "label": np.tile(np.arange(NUM_CLASSES), len(probabilities)),
+            "probability": probabilities.ravel(),
+        }
+    )

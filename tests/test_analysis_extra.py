@@ -1,0 +1,140 @@
+"""Error-analysis computations (issue 6) on small inputs whose answers are known by hand."""
+
+import numpy as np
+import pytest
+
+from digitlens import analysis
+
+
+def hand_made_matrix():
+    labels = [0, 0, 0, 1, 1, 2, 2, 2, 2]
+    predicted = [0, 0, 1, 1, 1, 2, 2, 0, 1]
+    return analysis.confusion_matrix(labels, predicted)
+
+
+def one_hot_probabilities(labels, confidence=0.95):
+    probabilities = np.full((len(labels), 10), (1 - confidence) / 9)
+    probabilities[np.arange(len(labels)), labels] = confidence
+    return probabilities
+
+
+def test_confusion_matrix_counts_true_rows_and_predicted_columns():
+    matrix = hand_made_matrix()
+    assert matrix[:3, :3].tolist() == [[2, 1, 0], [0, 2, 0], [1, 1, 2]]
+    assert matrix.sum() == 9
+
+
+def test_accuracy_is_the_diagonal_share():
+    assert analysis.accuracy(hand_made_matrix()) == pytest.approx(6 / 9)
+
+
+def test_row_normalised_rows_sum_to_one_and_empty_rows_stay_zero():
+    shares = analysis.row_normalised(hand_made_matrix())
+    assert shares[0, :3] == pytest.approx([2 / 3, 1 / 3, 0])
+    assert shares[:3].sum(axis=1) == pytest.approx([1, 1, 1])
+    assert (shares[3:] == 0).all()
+
+
+def test_classification_report_precision_recall_f1():
+    report = analysis.classification_report(hand_made_matrix())
+    assert report.loc[1, "precision"] == pytest.approx(2 / 4)
+    assert report.loc[1, "recall"] == pytest.approx(1.0)
+    assert report.loc[1, "f1"] == pytest.approx(2 * 0.5 * 1 / 1.5)
+    assert report.loc[2, "support"] == 4
+    assert report.loc[5].tolist() == [0, 0, 0, 0]
+
+
+def test_top_confusions_ranks_mistakes_by_count_and_skips_the_diagonal():
+    matrix = analysis.confusion_matrix([7] * 5 + [4] * 4 + [9] * 3, [1, 1, 1, 7, 7] + [9, 9, 4, 4] + [4, 9, 9])
+    table = analysis.top_confusions(matrix, count=2)
+    assert table[["true", "predicted", "count"]].values.tolist() == [[7, 1, 3], [4, 9, 2]]
+    assert table.loc[0, "share_of_true"] == pytest.approx(3 / 5)
+
+
+def test_predictions_table_names_prediction_runner_up_and_correctness():
+    probabilities = np.zeros((2, 10))
+    probabilities[0, [3, 8]] = [0.7, 0.3]
+    probabilities[1, [1, 7]] = [0.4, 0.6]
+    table = analysis.predictions_table([3, 1], probabilities)
+    assert table["predicted"].tolist() == [3, 7]
+    assert table["runner_up"].tolist() == [8, 1]
+    assert table["confidence"].tolist() == pytest.approx([0.7, 0.6])
+    assert table["correct"].tolist() == [True, False]
+    assert table.index.name == "id"
+
+
+def test_ece_of_a_perfectly_calibrated_toy_is_zero():
+    confidence = [0.25] * 4 + [0.75] * 4
+    correct = [1, 0, 0, 0] + [1, 1, 1, 0]
+    assert analysis.expected_calibration_error(confidence, correct) == pytest.approx(0)
+
+
+def test_ece_of_an_overconfident_toy_is_its_gap():
+    assert analysis.expected_calibration_error([0.95] * 10, [1] * 5 + [0] * 5) == pytest.approx(0.45)
+
+
+def test_reliability_table_bins_by_confidence_and_drops_empty_bins():
+    table = analysis.reliability_table([0.15, 0.18, 0.92, 0.99, 1.0], [0, 1, 1, 1, 0], bins=10)
+    assert table["count"].tolist() == [2, 3]
+    assert table["lower"].tolist() == pytest.approx([0.1, 0.9])
+    assert table["accuracy"].tolist() == pytest.approx([0.5, 2 / 3])
+
+
+def test_label_issues_ranks_a_deliberately_flipped_label_first():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 20)
+    probabilities = one_hot_probabilities(labels, confidence=0.9) + rng.uniform(0, 0.01, (200, 10))
+    probabilities[57] = one_hot_probabilities([3], 0.6)[0]  # a hard 2, mildly disputed
+    probabilities[58, [2, 8]] = [0.4, 0.45]  # a doubtful 2
+    flipped = 123
+    probabilities[flipped] = one_hot_probabilities([4], 0.99)[0]  # a clear 4 labelled 6
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    issues = analysis.label_issues(labels, probabilities)
+    assert issues.index[0] == flipped
+    assert issues.loc[flipped, ["label", "suggested"]].tolist() == [6, 4]
+    assert 57 not in issues.index  # 0.6 for a 3 is below the mean probability the model gives real 3s
+
+
+def test_label_issues_is_empty_when_the_model_agrees_with_every_label():
+    labels = np.arange(10).repeat(3)
+    assert analysis.label_issues(labels, one_hot_probabilities(labels)).empty
+
+
+def test_projection_2d_finds_the_direction_of_spread():
+    along = np.linspace(-5, 5, 50)
+    points = np.zeros((50, 8))
+    points[:, 2] = along
+    points[:, 5] = 0.01 * np.sin(along)
+    coordinates, explained = analysis.projection_2d(points)
+    assert coordinates.shape == (50, 2)
+    assert explained[0] > 0.999
+    assert coordinates[:, 0] == pytest.approx(along, abs=1e-3)  # sign fixed: the largest loading is positive
+
+
+def test_cached_arrays_computes_once_then_reads_the_file(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"probabilities": np.eye(3, dtype=np.float32)}
+
+    first = analysis.cached_arrays("outputs", "abc", compute, tmp_path)
+    second = analysis.cached_arrays("outputs", "abc", compute, tmp_path)
+    assert len(calls) == 1
+    assert (second["probabilities"] == first["probabilities"]).all()
+    assert [path.name for path in tmp_path.iterdir()] == ["outputs-abc.npz"]
+
+
+def test_cached_arrays_recomputes_for_a_new_key(tmp_path):
+    analysis.cached_arrays("outputs", "old", lambda: {"x": np.zeros(2)}, tmp_path)
+    fresh = analysis.cached_arrays("outputs", "new", lambda: {"x": np.ones(2)}, tmp_path)
+    assert fresh["x"].tolist() == [1, 1]
+
+
+def test_file_fingerprint_changes_with_the_content(tmp_path):
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"weights v1")
+    before = analysis.file_fingerprint(model)
+    model.write_bytes(b"weights v2")
+    assert analysis.file_fingerprint(model) != before
+    assert len(before) == 16
