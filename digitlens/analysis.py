@@ -180,7 +180,7 @@ def penultimate_embeddings(keras_model, images) -> np.ndarray:
     """Float32 (N, 128) activations of the layer before the classifier, where the model has sorted the digits."""
     import keras
 
-    embedder = keras.Model(keras_model.inputs, keras_model.get_layer(EMBEDDING_LAYER).output)
+    embedder = keras.Model(keras_model.input, keras_model.get_layer(EMBEDDING_LAYER).output)
     return embedder.predict(np.asarray(images, np.float32), batch_size=EMBEDDING_BATCH, verbose=0)
 
 
