@@ -57,6 +57,21 @@ def export_csv(args) -> int:
     return 0
 
 
+def serve(args) -> int:
+    from digitlens import serving
+
+    serving.run(args.host, args.port, args.workers, args.access_log)
+    return 0
+
+
+def export_savedmodel(args) -> int:
+    from digitlens import serving
+
+    path = serving.export_savedmodel(args.directory)
+    print(f"wrote a SavedModel to {path} (signature serving_default: float32 (N, 28, 28) pixels 0-255 -> (N, 10))")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m digitlens", description="Train, evaluate and use the digit classifier.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -78,6 +93,17 @@ def parser() -> argparse.ArgumentParser:
     command = commands.add_parser("export-csv", help="write the test set in the tutorial's CSV format")
     command.add_argument("path", metavar="PATH")
     command.set_defaults(run=export_csv)
+
+    command = commands.add_parser("serve", help="run the HTTP prediction API (docs at /docs)")
+    command.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 for every interface)")
+    command.add_argument("--port", type=int, default=8000)
+    command.add_argument("--workers", type=int, default=1, help="processes, each with its own model (about one per core)")
+    command.add_argument("--access-log", action="store_true", help="log every request")
+    command.set_defaults(run=serve)
+
+    command = commands.add_parser("export-savedmodel", help="write the model as a TensorFlow SavedModel for TF Serving")
+    command.add_argument("directory", metavar="DIR")
+    command.set_defaults(run=export_savedmodel)
     return root
 
 

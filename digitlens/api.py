@@ -1,0 +1,266 @@
+"""The HTTP prediction API: the tutorial's /home and /predict contract, an image upload, a health check, OpenAPI docs.
+
+`POST /predict` parses its body itself (orjson, then one NumPy conversion): Pydantic validation of
+500x784 numbers costs more than the model. Its schema is still documented from `PredictRequest`.
+Run it with `python -m digitlens serve`.
+"""
+
+import json
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import numpy as np
+import orjson
+from fastapi import FastAPI, File, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
+
+from digitlens import IMAGE_SIDE, MAX_PIXEL, METRICS_PATH, NUM_CLASSES, NUM_PIXELS
+from digitlens.model import Predictor, as_batch
+from digitlens.preprocess import read_image, to_mnist
+
+MAX_IMAGES = 10_000
+MAX_BODY_BYTES = 64 * 1024 * 1024  # 10,000 images of 784 values written "255.0," need ~47 MB
+EXPECTED_BODY = '{"input": [[784 pixel values 0-255], ...]} or {"input": [[28 rows of 28 values], ...]}'
+HOME_TEXT = f"""digitlens: an MNIST digit classifier.
+POST /predict with {EXPECTED_BODY} for {NUM_CLASSES} probabilities per image.
+POST /predict/image with a PNG or JPEG (multipart field "file") for the digit in it.
+GET /health for the model in use; GET /docs for the full contract.
+"""
+
+
+Pixel = Annotated[float, Field(ge=0, le=MAX_PIXEL)]
+Row = Annotated[list[Pixel], Field(min_length=IMAGE_SIDE, max_length=IMAGE_SIDE)]
+FlatImage = Annotated[list[Pixel], Field(min_length=NUM_PIXELS, max_length=NUM_PIXELS)]
+SquareImage = Annotated[list[Row], Field(min_length=IMAGE_SIDE, max_length=IMAGE_SIDE)]
+Probabilities = Annotated[list[float], Field(min_length=NUM_CLASSES, max_length=NUM_CLASSES)]
+
+
+class PredictRequest(BaseModel):
+    """The tutorial's body, documented here; /predict checks it by hand, faster, with the same rules."""
+
+    input: list[FlatImage | SquareImage] = Field(
+        min_length=1,
+        max_length=MAX_IMAGES,
+        description=f"Images as {NUM_PIXELS} pixel values (the tutorial's rows) or {IMAGE_SIDE} rows of {IMAGE_SIDE}",
+        examples=[[[0] * NUM_PIXELS]],
+    )
+
+
+class ImagePrediction(BaseModel):
+    digit: int = Field(description="the most probable digit")
+    confidence: float = Field(description="its probability")
+    probabilities: Probabilities = Field(description=f"all {NUM_CLASSES} probabilities, digit 0 first")
+    image: list[list[int]] = Field(description=f"the {IMAGE_SIDE}x{IMAGE_SIDE} input (0-{MAX_PIXEL}) the model saw")
+
+
+class Health(BaseModel):
+    status: str
+    model_loaded: bool
+    model: str | None = Field(description="file name of the served model")
+    version: str | None = Field(description="when the served model was trained (its version)")
+    test_accuracy: float | None = Field(description="accuracy on the 10,000 MNIST test images")
+
+
+class ErrorMessage(BaseModel):
+    detail: str = Field(description="what was wrong and what is expected")
+
+
+ERRORS = {status: {"model": ErrorMessage} for status in (400, 413, 422)}
+
+
+def read_metrics() -> dict:
+    """The model's metrics card, or nothing when it is missing (health then reports fewer facts)."""
+    return json.loads(METRICS_PATH.read_text()) if METRICS_PATH.exists() else {}
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    """Load the model once per worker process, before the first request."""
+    app.state.predictor = Predictor.load()
+    app.state.metrics = read_metrics()
+    yield
+
+
+class BodySizeLimit:
+    """Answer 413 to bodies over the limit, whether declared (Content-Length) or streamed, without reading them whole."""
+
+    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            return await self.too_large(scope, receive, send)
+        received = 0
+
+        async def receive_within_limit():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise BodyTooLarge
+            return message
+
+        async def send_unless_too_large(message):
+            if received <= self.max_bytes:
+                await send(message)
+
+        try:
+            await self.app(scope, receive_within_limit, send_unless_too_large)
+        except Exception:
+            if received <= self.max_bytes:
+                raise
+        if received > self.max_bytes:
+            await self.too_large(scope, receive, send)
+
+    async def too_large(self, scope, receive, send):
+        detail = f"request body too large: expected at most {self.max_bytes:,} bytes ({MAX_IMAGES:,} images)"
+        await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+
+
+class BodyTooLarge(Exception):
+    """Raised inside the app when a streamed body passes the limit; BodySizeLimit turns it into a 413."""
+
+
+app = FastAPI(
+    title="digitlens",
+    summary="Probabilities of the ten digits for MNIST-style images.",
+    description=HOME_TEXT,
+    lifespan=lifespan,
+)
+app.add_middleware(BodySizeLimit)
+
+
+@app.exception_handler(RequestValidationError)
+async def validation_error(request: Request, error: RequestValidationError):
+    """FastAPI's own checks (the upload form) answer with one readable sentence, like ours."""
+    problems = "; ".join(f"{'.'.join(map(str, problem['loc'][1:]))}: {problem['msg']}" for problem in error.errors())
+    detail = f"{problems}; expected a multipart/form-data upload with a PNG or JPEG in the field 'file'"
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+@app.get("/home", response_class=PlainTextResponse)
+def home() -> str:
+    """What this API is and how to call it, as the tutorial's /home."""
+    return HOME_TEXT
+
+
+@app.post(
+    "/predict",
+    response_model=list[Probabilities],
+    responses=ERRORS,
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": PredictRequest.model_json_schema()}}}
+    },
+)
+async def predict(request: Request) -> Response:
+    """Ten probabilities per image, digit 0 first, in the order the images were sent (the tutorial's contract)."""
+    images = parse_images(await request.body())
+    probabilities = request.app.state.predictor.predict_proba(images)
+    return Response(orjson.dumps(probabilities, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+
+
+@app.post("/predict/image", response_model=ImagePrediction, responses=ERRORS)
+def predict_image(request: Request, file: UploadFile = File(description="a PNG or JPEG of one digit")) -> ImagePrediction:
+    """The digit in an uploaded picture, brought to MNIST's form first, and the 28x28 image the model saw."""
+    try:
+        image = to_mnist(read_image(file.file.read()))
+    except ValueError as error:  # not an image, or no digit in it; both messages say what is expected
+        raise HTTPException(422, str(error)) from None
+    probabilities = request.app.state.predictor.predict_proba(image)[0]
+    digit = int(probabilities.argmax())
+    return ImagePrediction(
+        digit=digit, confidence=float(probabilities[digit]), probabilities=probabilities.tolist(), image=image.tolist()
+    )
+
+
+@app.get("/health", response_model=Health)
+def health(request: Request) -> Health:
+    """Whether the model is loaded, which one, and how good it is: for load balancers and people."""
+    metrics = getattr(request.app.state, "metrics", {})
+    return Health(
+        status="ok",
+        model_loaded=getattr(request.app.state, "predictor", None) is not None,
+        model=metrics.get("model"),
+        version=metrics.get("trained_at"),
+        test_accuracy=metrics.get("test_accuracy"),
+    )
+
+
+def parse_images(body: bytes) -> np.ndarray:
+    """The images of a /predict body as float32 (N, 28, 28), or an HTTPException saying what is wrong."""
+    payload = decode_json(body)
+    images = payload.get("input") if isinstance(payload, dict) else None
+    if not isinstance(images, list):
+        raise HTTPException(422, f"missing or malformed field 'input': expected a JSON object {EXPECTED_BODY}")
+    if not images:
+        raise HTTPException(422, f"expected at least one image in 'input', got an empty list; send {EXPECTED_BODY}")
+    if len(images) > MAX_IMAGES:
+        raise HTTPException(413, f"too many images: expected at most {MAX_IMAGES:,} per request, got {len(images):,}")
+    try:
+        array = np.asarray(images)
+    except (ValueError, TypeError, OverflowError):  # rows of different lengths, or lists mixed with numbers
+        raise HTTPException(422, shape_problem(images)) from None
+    if array.dtype.kind not in "iuf":
+        culprit = first_non_number(images)
+        if culprit is not None:
+            raise HTTPException(422, f"expected pixel values as numbers 0-{MAX_PIXEL}, got {culprit}")
+        array = array.astype(np.float64)  # integers too large for int64: as_batch reports the range
+    if array.shape[1:] not in ((NUM_PIXELS,), (IMAGE_SIDE, IMAGE_SIDE)):
+        raise HTTPException(422, shape_problem(images))
+    try:
+        return as_batch(array)
+    except ValueError as error:  # NaN, infinity, or values outside 0-255
+        raise HTTPException(422, str(error)) from None
+
+
+def decode_json(body: bytes):
+    """Parse fast with orjson; on failure retry with the lenient json module, so NaN gets a precise message."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError) as error:
+            raise HTTPException(400, f"body is not valid JSON ({error}); expected {EXPECTED_BODY}") from None
+
+
+def shape_problem(images: list) -> str:
+    """Name the first image of the wrong size, for a list that is not N images of 784 or 28x28 numbers."""
+    for index, image in enumerate(images):
+        if not isinstance(image, list):
+            return f"image {index} is {as_json(image)}, not a list; expected each image as {NUM_PIXELS} pixel values"
+        if not (image and isinstance(image[0], list)):
+            if len(image) != NUM_PIXELS:
+                return f"expected {NUM_PIXELS} pixel values per image, got {len(image)} in image {index}"
+        elif len(image) != IMAGE_SIDE:
+            return f"expected {IMAGE_SIDE} rows of {IMAGE_SIDE} pixel values per image, got {len(image)} rows in image {index}"
+        else:
+            for row_index, row in enumerate(image):
+                if not isinstance(row, list) or len(row) != IMAGE_SIDE:
+                    got = f"{len(row)} values" if isinstance(row, list) else as_json(row)
+                    return f"expected {IMAGE_SIDE} pixel values per row, got {got} in row {row_index} of image {index}"
+    return f"expected every image as {NUM_PIXELS} pixel values or {IMAGE_SIDE} rows of {IMAGE_SIDE}, not a mix of both"
+
+
+def first_non_number(images: list) -> str | None:
+    """The first value in the nested lists that is not a JSON number, as JSON text; None if all are numbers."""
+    pending = [images]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            pending.extend(reversed(item))
+        elif isinstance(item, bool) or not isinstance(item, (int, float)):
+            return as_json(item)
+    return None
+
+
+def as_json(value) -> str:
+    """A value as the client wrote it, cut short for error messages."""
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
