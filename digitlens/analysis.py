@@ -82,6 +82,22 @@ def predictions_table(labels, probabilities) -> pd.DataFrame:
     return table
 
 
+
+def cell_images(predictions: pd.DataFrame, true: int, predicted: int) -> pd.DataFrame:
+    """Rows of one confusion cell, the most telling first: mistakes most confident first, successes least confident."""
+    cell = predictions[(predictions["label"] == true) & (predictions["predicted"] == predicted)]
+    return cell.sort_values("confidence", ascending=true == predicted, kind="stable")
+
+
+def confident_mistakes(predictions: pd.DataFrame, count: int) -> pd.DataFrame:
+    """The wrong predictions the model was surest of: bad labels or real blind spots."""
+    return predictions[~predictions["correct"]].sort_values("confidence", ascending=False, kind="stable").head(count)
+
+
+def unsure_successes(predictions: pd.DataFrame, count: int) -> pd.DataFrame:
+    """The right predictions the model was least sure of: digits one stroke away from a mistake."""
+    return predictions[predictions["correct"]].sort_values("confidence", kind="stable").head(count)
+
 def reliability_table(confidence, correct, bins: int = CONFIDENCE_BINS) -> pd.DataFrame:
     """Per equal-width confidence bin: how many images, their mean confidence and their accuracy (empty bins dropped)."""
     confidence = np.asarray(confidence, float)

@@ -138,3 +138,27 @@ def test_file_fingerprint_changes_with_the_content(tmp_path):
     model.write_bytes(b"weights v2")
     assert analysis.file_fingerprint(model) != before
     assert len(before) == 16
+
+
+def small_predictions():
+    probabilities = np.full((6, 10), 0.0)
+    labels = [7, 7, 7, 7, 1, 1]
+    predicted = [7, 7, 1, 1, 1, 1]
+    confidence = [0.99, 0.6, 0.7, 0.9, 0.95, 0.5]
+    for row, (digit, p) in enumerate(zip(predicted, confidence)):
+        probabilities[row, digit] = p
+        probabilities[row, (digit + 1) % 10] = 1 - p
+    return analysis.predictions_table(labels, probabilities)
+
+
+def test_cell_images_put_confident_mistakes_and_unsure_successes_first():
+    predictions = small_predictions()
+    assert analysis.cell_images(predictions, 7, 1).index.tolist() == [3, 2]
+    assert analysis.cell_images(predictions, 7, 7).index.tolist() == [1, 0]
+    assert analysis.cell_images(predictions, 3, 5).empty
+
+
+def test_confident_mistakes_and_unsure_successes():
+    predictions = small_predictions()
+    assert analysis.confident_mistakes(predictions, 1).index.tolist() == [3]
+    assert analysis.unsure_successes(predictions, 2).index.tolist() == [5, 1]
