@@ -162,3 +162,28 @@ def test_confident_mistakes_and_unsure_successes():
     predictions = small_predictions()
     assert analysis.confident_mistakes(predictions, 1).index.tolist() == [3]
     assert analysis.unsure_successes(predictions, 2).index.tolist() == [5, 1]
+
+
+class CountingPredictor:
+    """A stand-in predictor that counts how often it is asked, with a real file to fingerprint."""
+
+    def __init__(self, keras_path):
+        self.keras_path = keras_path
+        self.calls = 0
+
+    def predict_proba(self, images):
+        self.calls += 1
+        return np.full((len(images), 10), 0.1, np.float32)
+
+
+def test_test_set_probabilities_are_computed_once_per_model_file(tmp_path):
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"weights v1")
+    predictor = CountingPredictor(model)
+    images = np.zeros((4, 28, 28), np.uint8)
+    first = analysis.cached_test_probabilities(predictor, images, tmp_path / "cache")
+    again = analysis.cached_test_probabilities(predictor, images, tmp_path / "cache")
+    model.write_bytes(b"weights v2, retrained")
+    analysis.cached_test_probabilities(predictor, images, tmp_path / "cache")
+    assert predictor.calls == 2
+    assert again.shape == first.shape == (4, 10)
