@@ -212,3 +212,47 @@ def cached_test_embeddings(predictor, images, cache_dir=CACHE_DIR) -> np.ndarray
     key = file_fingerprint(predictor.keras_path)
     compute = lambda: {"embeddings": penultimate_embeddings(predictor.keras_model, images)}  # noqa: E731
     return cached_arrays("test-embeddings", key, compute, cache_dir)["embeddings"]
+
+
+# --- The tutorial's error analysis of one digit (issue 4: the dashboard's error-analysis page) ---
+
+
+def sample_ids(labels, digit: int | None, count: int, seed: int) -> np.ndarray:
+    """Sorted ids of `count` images of `digit` (None: any digit), drawn without replacement; a seed fixes the sample."""
+    labels = np.asarray(labels)
+    candidates = np.arange(len(labels)) if digit is None else np.flatnonzero(labels == digit)
+    if not 1 <= count <= len(candidates):
+        subject = "images" if digit is None else f"images of digit {digit}"
+        raise ValueError(f"expected a sample of 1 to {len(candidates)} {subject}, got {count}")
+    return np.sort(np.random.default_rng(seed).choice(candidates, size=count, replace=False))
+
+
+def correctness_counts(predictions: pd.DataFrame) -> pd.DataFrame:
+    """The tutorial's FALSE/TRUE table: how many predictions were wrong and right, both rows always present."""
+    counts = predictions["correct"].value_counts().reindex([False, True], fill_value=0).to_numpy()
+    return pd.DataFrame(
+        {
+            "prediction": ["wrong", "right"],
+            "correct": [False, True],
+            "images": counts,
+            "share": counts / max(len(predictions), 1),
+        }
+    )
+
+
+def wrong_prediction_counts(predictions: pd.DataFrame) -> pd.Series:
+    """How often each label 0-9 was predicted wrongly, zeros kept so that a chart shows all ten labels."""
+    wrong = predictions.loc[~predictions["correct"], "predicted"]
+    return wrong.value_counts().reindex(range(NUM_CLASSES), fill_value=0).rename_axis("predicted").rename("images")
+
+
+def probabilities_long(ids, probabilities) -> pd.DataFrame:
+    """The tutorial's long table: one row per image and label, with the probability the model gave that label."""
+    probabilities = np.asarray(probabilities).reshape(-1, NUM_CLASSES)
+    return pd.DataFrame(
+        {
+            "id": np.repeat(np.asarray(ids), NUM_CLASSES),
+            "label": np.tile(np.arange(NUM_CLASSES), len(probabilities)),
+            "probability": probabilities.ravel(),
+        }
+    )

@@ -1,0 +1,82 @@
+"""Dashboard figures: the right traces, a title and labelled axes, all ten labels where the tutorial shows them."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from digitlens import analysis, charts
+
+PROBABILITIES = np.array([0.01, 0.02, 0.05, 0.7, 0.02, 0.02, 0.02, 0.12, 0.02, 0.02])
+
+
+def titles(figure):
+    return figure.layout.title.text, figure.layout.xaxis.title.text, figure.layout.yaxis.title.text
+
+
+def test_every_chart_has_a_title_and_axis_labels():
+    long = analysis.probabilities_long([5, 9], np.vstack([PROBABILITIES, PROBABILITIES]))
+    figures = [
+        charts.probability_bars(PROBABILITIES),
+        charts.digit_image(np.zeros((28, 28), np.uint8), "A digit"),
+        charts.wrong_predictions_bar(pd.Series(np.zeros(10, int)), digit=2),
+        charts.misclassified_heatmap(long),
+        charts.correct_probability_strip(long),
+    ]
+    for figure in figures:
+        assert all(titles(figure)), titles(figure)
+        assert figure.layout.font.size >= 12
+
+
+def test_probability_bars_highlight_the_prediction_and_the_true_label():
+    bars = charts.probability_bars(PROBABILITIES, true_label=7).data[0]
+    assert list(bars.x) == list(range(10))
+    assert bars.marker.color[3] == charts.ACCENT
+    assert bars.marker.color[7] == charts.TRUE_LABEL
+    assert bars.marker.color[0] == charts.MUTED
+
+
+def test_wrong_predictions_bar_is_titled_by_digit_and_shows_all_ten_labels():
+    counts = pd.Series([0, 0, 0, 3, 0, 0, 0, 1, 0, 0])
+    figure = charts.wrong_predictions_bar(counts, digit=2)
+    assert figure.layout.title.text == "Wrong predictions count for digit 2"
+    assert figure.layout.xaxis.title.text == "Predicted label"
+    assert list(figure.layout.xaxis.tickvals) == list(range(10))
+    assert list(figure.data[0].y) == counts.tolist()
+
+
+def test_misclassified_heatmap_has_a_row_per_id_and_prints_percentages_while_readable():
+    long = analysis.probabilities_long([5, 9], np.vstack([PROBABILITIES, PROBABILITIES[::-1]]))
+    heatmap = charts.misclassified_heatmap(long).data[0]
+    assert list(heatmap.y) == ["#5", "#9"]
+    assert np.asarray(heatmap.z).shape == (2, 10)
+    assert heatmap.text[0][3] == "70%"
+
+
+def test_misclassified_heatmap_drops_the_printed_numbers_beyond_fifty_rows():
+    ids = np.arange(charts.HEATMAP_TEXT_LIMIT + 1)
+    long = analysis.probabilities_long(ids, np.tile(PROBABILITIES, (len(ids), 1)))
+    figure = charts.misclassified_heatmap(long)
+    assert figure.data[0].text is None
+    assert figure.layout.height > 28 * len(ids)
+
+
+def test_correct_probability_strip_jitters_each_point_near_its_label_the_same_way_every_time():
+    long = analysis.probabilities_long([1, 2, 3], np.tile(PROBABILITIES, (3, 1)))
+    points = charts.correct_probability_strip(long).data[0]
+    assert len(points.x) == 30
+    assert np.abs(np.asarray(points.x) - long["label"].to_numpy()).max() <= 0.3
+    assert list(points.x) == list(charts.correct_probability_strip(long).data[0].x)
+
+
+def test_digit_image_shows_every_pixel_with_row_zero_on_top():
+    image = np.arange(28 * 28).reshape(28, 28) % 256
+    figure = charts.digit_image(image, "Test image #3")
+    assert np.asarray(figure.data[0].z).shape == (28, 28)
+    assert figure.layout.yaxis.autorange == "reversed"
+    assert figure.layout.title.text == "Test image #3"
+
+
+@pytest.mark.parametrize("wrong", [0, 1, 6, 40])
+def test_wrong_predictions_bar_keeps_whole_number_ticks(wrong):
+    counts = pd.Series([wrong] + [0] * 9)
+    assert float(charts.wrong_predictions_bar(counts, digit=4).layout.yaxis.dtick).is_integer()
