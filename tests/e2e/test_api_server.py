@@ -1,0 +1,94 @@
+"""The real server process (`python -m digitlens serve`) over real HTTP, including the tutorial's R request."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import numpy as np
+import pytest
+
+from digitlens import ROOT
+
+STARTUP_SECONDS = 60
+TUTORIAL_IMAGES = 500
+TUTORIAL_DIGIT = 2
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The API in its own process, as deployed; yields its base URL once /health answers."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "digitlens", "serve", "--port", str(port)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        assert process.poll() is None, f"server exited with {process.returncode}: {log_path.read_text()}"
+        try:
+            if httpx.get(f"{url}/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, f"server not up within {STARTUP_SECONDS} s"
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+def tutorial_body(test_set) -> bytes:
+    """500 random test images of the digit 2, as R's httr (encode = "json") sends a matrix: lists of 784 integers."""
+    images, labels = test_set
+    chosen = np.random.default_rng(0).choice(np.flatnonzero(labels == TUTORIAL_DIGIT), TUTORIAL_IMAGES, replace=False)
+    rows = images[chosen].reshape(TUTORIAL_IMAGES, -1).astype(int).tolist()
+    return json.dumps({"input": rows}, separators=(",", ":")).encode()
+
+
+def test_server_answers_the_tutorials_request(server, test_set):
+    response = httpx.post(
+        f"{server}/predict", content=tutorial_body(test_set), headers={"Content-Type": "application/json"}, timeout=30
+    )
+    assert response.status_code == 200
+    probabilities = response.json()
+    assert len(probabilities) == TUTORIAL_IMAGES and all(len(row) == 10 for row in probabilities)
+    assert np.allclose(np.sum(probabilities, axis=1), 1, atol=1e-4)
+    assert (np.argmax(probabilities, axis=1) == TUTORIAL_DIGIT).sum() >= 495
+
+
+def test_server_home_and_health(server):
+    assert "POST /predict" in httpx.get(f"{server}/home").text
+    health = httpx.get(f"{server}/health").json()
+    assert health["model_loaded"] is True and health["test_accuracy"] > 0.99
+
+
+def test_server_answers_bad_input_with_4xx_and_stays_up(server):
+    bad_bodies = [
+        b"not json",
+        b'{"input": []}',
+        b'{"input": [[1, 2, 3]]}',
+        b'{"input": [[NaN]]}',
+        json.dumps({"input": [[300] * 784]}).encode(),
+        json.dumps({"input": [["x"] * 784]}).encode(),
+    ]
+    for body in bad_bodies:
+        response = httpx.post(f"{server}/predict", content=body, headers={"Content-Type": "application/json"})
+        assert 400 <= response.status_code < 500, body
+        assert "expected" in response.json()["detail"]
+    upload = httpx.post(f"{server}/predict/image", files={"file": ("x.png", b"not a png", "image/png")})
+    assert upload.status_code == 422
+    assert httpx.get(f"{server}/health").status_code == 200
+    assert httpx.post(f"{server}/predict", json={"input": [[0] * 784]}).status_code == 200

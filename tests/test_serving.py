@@ -1,0 +1,21 @@
+"""Serving outside our API: the `export-savedmodel` command writes a SavedModel that TensorFlow Serving can load."""
+
+import subprocess
+import sys
+
+import numpy as np
+
+from digitlens import ROOT
+
+
+def test_export_savedmodel_writes_a_model_that_agrees_with_the_predictor(tmp_path, test_set, predictor):
+    import tensorflow as tf
+
+    directory = tmp_path / "digitlens" / "1"  # TF Serving's layout: model name, then version
+    subprocess.run([sys.executable, "-m", "digitlens", "export-savedmodel", str(directory)], cwd=ROOT, check=True)
+    serving = tf.saved_model.load(str(directory)).signatures["serving_default"]
+    images = test_set[0][:100].astype(np.float32)
+    outputs = serving(pixels=tf.constant(images))
+    probabilities = next(iter(outputs.values())).numpy()
+    assert probabilities.shape == (100, 10)
+    np.testing.assert_allclose(probabilities, predictor.predict_proba(images), atol=1e-4)
