@@ -2,9 +2,11 @@
 
 import numpy as np
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-from digitlens import MAX_PIXEL, NUM_CLASSES
+from digitlens import MAX_PIXEL, NUM_CLASSES, analysis
 
 ACCENT = "#e4572e"  # the predicted digit, and everything "wrong"
 MUTED = "#9aa5b1"
@@ -142,3 +144,199 @@ def correct_probability_strip(long_probabilities: pd.DataFrame) -> go.Figure:
     _digit_axis(figure)
     figure.update_yaxes(range=[-0.03, 1.03], tickformat=".0%")
     return _layout(figure, "Correctly classified: probability of each label", "Label", "Probability", height=360)
+
+
+# --- Error-analysis charts (issue 6) ---
+
+DIGIT_COLOURS = plotly.colors.qualitative.D3  # ten distinct colours, one per digit
+DIAGONAL_FILL = "#eef0f2"
+CELL_MARKER_SIZE = 34  # px: the clickable square over each confusion cell
+SALIENCY_SCALE = [[0, "rgba(33,102,172,0.95)"], [0.5, "rgba(255,255,255,0)"], [1, "rgba(215,48,39,0.95)"]]
+
+
+def confusion_heatmap(matrix, normalised: bool = False) -> go.Figure:
+    """Confusion matrix with the mistakes coloured and the diagonal greyed; each cell is a clickable point.
+
+    Streamlit cannot select heatmap cells, so an invisible scatter point sits on every cell centre:
+    clicking a cell selects it, and its customdata is (true label, predicted label, count).
+    """
+    matrix = np.asarray(matrix)
+    values = analysis.row_normalised(matrix) if normalised else matrix.astype(float)
+    diagonal = np.eye(len(matrix), dtype=bool)
+    text = np.where(values > 0, [[f"{v:.1%}" if normalised else f"{v:.0f}" for v in row] for row in values], "")
+    true, predicted = np.indices(matrix.shape)
+    scale_title = "Share of true label" if normalised else "Images"
+    figure = go.Figure(
+        [
+            go.Heatmap(
+                z=np.where(diagonal, np.nan, values),
+                x=DIGITS,
+                y=DIGITS,
+                colorscale="Reds",
+                zmin=0,
+                text=text,
+                texttemplate="%{text}",
+                xgap=2,
+                ygap=2,
+                hoverinfo="skip",
+                colorbar={"title": {"text": scale_title}, "tickformat": ".0%" if normalised else "d"},
+            ),
+            go.Heatmap(
+                z=np.where(diagonal, 1.0, np.nan),
+                x=DIGITS,
+                y=DIGITS,
+                colorscale=[[0, DIAGONAL_FILL], [1, DIAGONAL_FILL]],
+                showscale=False,
+                text=text,
+                texttemplate="%{text}",
+                textfont={"color": MUTED},
+                xgap=2,
+                ygap=2,
+                hoverinfo="skip",
+            ),
+            go.Scatter(
+                x=predicted.ravel(),
+                y=true.ravel(),
+                customdata=np.column_stack([true.ravel(), predicted.ravel(), matrix.ravel()]),
+                mode="markers",
+                marker={"symbol": "square-open", "size": CELL_MARKER_SIZE, "color": "black", "line": {"width": 3}, "opacity": 0},
+                selected={"marker": {"opacity": 1}},
+                unselected={"marker": {"opacity": 0}},
+                hovertemplate="true %{y}, predicted %{x}: %{customdata[2]} images<extra></extra>",
+                showlegend=False,
+            ),
+        ]
+    )
+    _digit_axis(figure)
+    figure.update_yaxes(tickmode="array", tickvals=DIGITS, autorange="reversed", scaleanchor="x", constrain="domain")
+    figure.update_layout(clickmode="event+select", dragmode=False, plot_bgcolor="white")
+    kind = "share of each true label" if normalised else "image counts"
+    return _layout(figure, f"Confusion matrix ({kind}); click a cell to see its images", "Predicted label", "True label", 560)
+
+
+def confidence_histogram(confidence, correct) -> go.Figure:
+    """Top probability of right and wrong predictions, each as a share of its own group so both show."""
+    confidence = np.asarray(confidence, float)
+    correct = np.asarray(correct, bool)
+    figure = go.Figure(
+        [
+            go.Histogram(
+                x=confidence[mask],
+                name=f"{name} ({mask.sum():,})",
+                histnorm="percent",
+                xbins={"start": 0, "end": 1.0001, "size": 0.05},
+                marker_color=colour,
+                opacity=0.75,
+                hovertemplate="confidence %{x}: %{y:.1f}% of " + name + " predictions<extra></extra>",
+            )
+            for name, mask, colour in [("right", correct, CORRECT), ("wrong", ~correct, ACCENT)]
+        ]
+    )
+    figure.update_layout(barmode="overlay", legend={"title": {"text": "Prediction"}})
+    figure.update_xaxes(range=[0, 1.0001], tickformat=".0%", dtick=0.1)
+    figure.update_yaxes(ticksuffix="%")
+    return _layout(figure, "How sure the model was, right versus wrong", "Probability of the predicted digit", "Share of predictions", 400)
+
+
+def reliability_diagram(table: pd.DataFrame, ece: float) -> go.Figure:
+    """Accuracy against confidence per bin; bars below the diagonal mean overconfidence."""
+    centres = (table["lower"] + table["upper"]) / 2
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=centres,
+                y=table["accuracy"],
+                width=table["upper"] - table["lower"],
+                name="accuracy",
+                marker={"color": CORRECT, "line": {"color": "white", "width": 1}},
+                customdata=np.column_stack([table["count"], table["mean_confidence"], table["lower"], table["upper"]]),
+                hovertemplate="confidence %{customdata[2]:.0%}-%{customdata[3]:.0%}: %{customdata[0]:,} images, "
+                "accuracy %{y:.1%}, mean confidence %{customdata[1]:.1%}<extra></extra>",
+            ),
+            go.Scatter(
+                x=table["mean_confidence"],
+                y=table["mean_confidence"],
+                mode="markers",
+                name="mean confidence",
+                marker={"color": ACCENT, "size": 9, "symbol": "diamond"},
+                hoverinfo="skip",
+            ),
+            go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration", line={"color": MUTED, "dash": "dash"}),
+        ]
+    )
+    figure.update_xaxes(range=[0, 1], tickformat=".0%", dtick=0.1)
+    figure.update_yaxes(range=[0, 1.02], tickformat=".0%", dtick=0.1)
+    figure.update_layout(legend={"x": 0.02, "y": 0.98})
+    return _layout(figure, f"Reliability diagram (expected calibration error {ece:.2%})", "Confidence", "Accuracy", 400)
+
+
+def embedding_map(coordinates, labels, predicted, explained, ids=None) -> go.Figure:
+    """Every test image placed by its embedding (WebGL), coloured by true label, mistakes crossed; customdata is the id."""
+    coordinates = np.round(np.asarray(coordinates, float), 3)
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    ids = np.arange(len(labels)) if ids is None else np.asarray(ids)
+    traces = [
+        go.Scattergl(
+            x=coordinates[labels == digit, 0],
+            y=coordinates[labels == digit, 1],
+            customdata=np.column_stack([ids, predicted])[labels == digit],
+            mode="markers",
+            name=str(digit),
+            marker={"color": DIGIT_COLOURS[digit], "size": 4, "opacity": 0.6},
+            hovertemplate=f"#%{{customdata[0]}}: label {digit}, predicted %{{customdata[1]}}<extra></extra>",
+        )
+        for digit in DIGITS
+    ]
+    wrong = labels != predicted
+    traces.append(
+        go.Scattergl(
+            x=coordinates[wrong, 0],
+            y=coordinates[wrong, 1],
+            customdata=np.column_stack([ids, predicted, labels])[wrong],
+            mode="markers",
+            name=f"mistakes ({wrong.sum()})",
+            marker={"color": "black", "size": 8, "symbol": "x-thin", "line": {"width": 2, "color": "black"}},
+            hovertemplate="#%{customdata[0]}: label %{customdata[2]}, predicted %{customdata[1]}<extra></extra>",
+        )
+    )
+    figure = go.Figure(traces)
+    figure.update_layout(legend={"title": {"text": "True label"}, "itemsizing": "constant"}, dragmode="lasso")
+    return _layout(
+        figure,
+        "Embedding map: test images placed by the model's penultimate layer (PCA)",
+        f"First principal component ({explained[0]:.0%} of variance)",
+        f"Second principal component ({explained[1]:.0%} of variance)",
+        620,
+    )
+
+
+def saliency_maps(image, attributions, titles) -> go.Figure:
+    """One panel per digit: the image in grey with red where ink raised that digit's score and blue where it lowered it."""
+    image = np.asarray(image, float)
+    attributions = np.asarray(attributions, float)
+    limit = max(float(np.abs(attributions).max()), 1e-9)
+    figure = make_subplots(rows=1, cols=len(attributions), subplot_titles=list(titles), horizontal_spacing=0.06)
+    for column, attribution in enumerate(attributions, start=1):
+        figure.add_trace(
+            go.Heatmap(z=image, zmin=0, zmax=MAX_PIXEL * 2.5, colorscale="gray_r", showscale=False, hoverinfo="skip"),
+            row=1,
+            col=column,
+        )
+        figure.add_trace(
+            go.Heatmap(
+                z=attribution,
+                zmin=-limit,
+                zmax=limit,
+                colorscale=SALIENCY_SCALE,
+                showscale=column == len(attributions),
+                colorbar={"title": {"text": "Push"}, "tickvals": [-limit, 0, limit], "ticktext": ["against", "0", "towards"]},
+                hovertemplate="row %{y}, column %{x}: %{z:.3f}<extra></extra>",
+            ),
+            row=1,
+            col=column,
+        )
+    figure.update_xaxes(showgrid=False, zeroline=False, showticklabels=False, constrain="domain")
+    figure.update_yaxes(showgrid=False, zeroline=False, showticklabels=False, autorange="reversed", scaleanchor="x")
+    for column in range(2, len(attributions) + 1):
+        figure.update_yaxes(scaleanchor=f"x{column}", row=1, col=column)
+    return _layout(figure, "Which pixels pushed the model towards each digit", "", "", 420)

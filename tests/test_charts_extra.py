@@ -1,0 +1,83 @@
+"""Error-analysis figures (issue 6): the right traces, titles and axis labels."""
+
+import numpy as np
+import pytest
+
+from digitlens import analysis, charts
+
+
+@pytest.fixture
+def matrix():
+    labels = [0, 0, 0, 1, 1, 2, 2, 2, 2]
+    predicted = [0, 0, 1, 1, 1, 2, 2, 0, 1]
+    return analysis.confusion_matrix(labels, predicted)
+
+
+def test_confusion_heatmap_greys_the_diagonal_and_colours_only_mistakes(matrix):
+    figure = charts.confusion_heatmap(matrix)
+    mistakes, diagonal, cells = figure.data
+    assert np.isnan(np.diag(np.asarray(mistakes.z, float))).all()
+    assert np.asarray(mistakes.z, float)[0, 1] == 1
+    assert np.asarray(diagonal.z, float)[2, 2] == 1 and np.isnan(np.asarray(diagonal.z, float)[0, 1])
+    assert "Confusion matrix" in figure.layout.title.text
+    assert figure.layout.xaxis.title.text == "Predicted label"
+    assert figure.layout.yaxis.title.text == "True label"
+
+
+def test_confusion_heatmap_cells_are_selectable_points_carrying_true_and_predicted(matrix):
+    cells = charts.confusion_heatmap(matrix).data[2]
+    assert cells.type == "scatter" and len(cells.x) == 100
+    true, predicted, count = cells.customdata[2 * 10 + 1]  # row-major: true 2, predicted 1
+    assert (true, predicted, count) == (2, 1, 1)
+    assert cells.marker.opacity == 0 and cells.selected.marker.opacity == 1
+
+
+def test_confusion_heatmap_normalised_shows_row_shares(matrix):
+    figure = charts.confusion_heatmap(matrix, normalised=True)
+    assert np.asarray(figure.data[0].z, float)[0, 1] == pytest.approx(1 / 3)
+    assert figure.data[0].text[0][1] == "33.3%"
+    assert "share of each true label" in figure.layout.title.text
+
+
+def test_confidence_histogram_splits_right_and_wrong():
+    figure = charts.confidence_histogram([0.99, 0.98, 0.6, 0.55], [True, True, True, False])
+    right, wrong = figure.data
+    assert right.name == "right (3)" and wrong.name == "wrong (1)"
+    assert list(wrong.x) == [0.55]
+    assert figure.layout.xaxis.title.text == "Probability of the predicted digit"
+    assert figure.layout.yaxis.title.text == "Share of predictions"
+
+
+def test_reliability_diagram_shows_accuracy_bars_the_diagonal_and_the_ece():
+    table = analysis.reliability_table([0.25] * 4 + [0.75] * 4, [1, 0, 0, 0, 1, 1, 1, 0])
+    figure = charts.reliability_diagram(table, ece=0.0123)
+    bars, means, diagonal = figure.data
+    assert list(bars.y) == pytest.approx([0.25, 0.75])
+    assert list(diagonal.x) == [0, 1] and list(diagonal.y) == [0, 1]
+    assert "1.23%" in figure.layout.title.text
+    assert (figure.layout.xaxis.title.text, figure.layout.yaxis.title.text) == ("Confidence", "Accuracy")
+
+
+def test_embedding_map_draws_one_webgl_trace_per_digit_plus_the_mistakes():
+    rng = np.random.default_rng(0)
+    labels = np.arange(10).repeat(5)
+    predicted = labels.copy()
+    predicted[[3, 17]] = [9, 2]
+    figure = charts.embedding_map(rng.normal(size=(50, 2)), labels, predicted, explained=[0.31, 0.12])
+    assert [trace.type for trace in figure.data] == ["scattergl"] * 11
+    assert sorted(figure.data[-1].customdata[:, 0].tolist()) == [3, 17]
+    assert figure.data[0].customdata[:, 0].tolist() == [0, 1, 2, 3, 4]
+    assert "31%" in figure.layout.xaxis.title.text and "12%" in figure.layout.yaxis.title.text
+    assert "Embedding map" in figure.layout.title.text
+
+
+def test_saliency_maps_one_panel_per_digit_on_a_symmetric_scale():
+    image = np.zeros((28, 28))
+    attributions = np.zeros((2, 28, 28))
+    attributions[0, 5, 5], attributions[1, 6, 6] = 2.0, -4.0
+    figure = charts.saliency_maps(image, attributions, ["for 7 (predicted)", "for 1 (runner-up)"])
+    overlays = [trace for trace in figure.data if trace.zmin is not None and trace.zmin < 0]
+    assert len(overlays) == 2
+    assert all((trace.zmin, trace.zmax) == (-4.0, 4.0) for trace in overlays)
+    assert [annotation.text for annotation in figure.layout.annotations] == ["for 7 (predicted)", "for 1 (runner-up)"]
+    assert "pushed" in figure.layout.title.text
