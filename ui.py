@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from digitlens import METRICS_PATH, analysis, charts, data
+from digitlens import METRICS_PATH, analysis, charts, data, saliency
 from digitlens.model import Predictor
 
 THUMBNAIL_SCALE = 3  # 28 px digits shown at 84 px, each pixel a crisp 3x3 block
@@ -39,7 +39,7 @@ def get_metrics() -> dict | None:
 def get_test_predictions() -> tuple[np.ndarray, pd.DataFrame]:
     """Probabilities (N, 10) for every test image and their summary table (index = test id), computed once."""
     images, labels = get_test_data()
-    probabilities = get_predictor().predict_proba(images)
+    probabilities = analysis.cached_test_probabilities(get_predictor(), images)  # on disk, once per model
     return probabilities, analysis.predictions_table(labels, probabilities)
 
 
@@ -72,3 +72,65 @@ def show_prediction(image: np.ndarray, probabilities: np.ndarray, key: str) -> N
     confidence_column.metric("Confidence", f"{probabilities[predicted]:.1%}")
     st.plotly_chart(charts.probability_bars(probabilities), key=f"{key}_probabilities")
     st.plotly_chart(charts.digit_image(image, "What the model sees (28x28)"), key=f"{key}_model_input")
+
+
+# --- Error-analysis pages (issue 6): embeddings, galleries, saliency ---
+
+GALLERY_COLUMNS = 8
+DIALOG_SCALE = 8  # the opened image at 224 px
+
+
+@st.cache_data(show_spinner="Embedding the 10,000 test images (once per model, about 20 s)...")
+def get_embedding_projection() -> tuple[np.ndarray, np.ndarray]:
+    """2-D PCA of the test images' penultimate-layer embeddings (disk-cached per model) and each axis's variance share."""
+    images, _ = get_test_data()
+    return analysis.projection_2d(analysis.cached_test_embeddings(get_predictor(), images))
+
+
+def percent_table(table: pd.DataFrame, columns: list[str]):
+    """The table with share columns printed as percentages; the values stay numbers, so sorting still works."""
+    return table.style.format({column: "{:.1%}" for column in columns})
+
+
+@st.dialog("Test image", width="large")
+def open_test_image(image_id: int) -> None:
+    """One test image large, with its ten probabilities and a link to why the model predicted it."""
+    images, labels = get_test_data()
+    probabilities, predictions = get_test_predictions()
+    row = predictions.loc[image_id]
+    image_column, chart_column = st.columns([1, 2])
+    with image_column:
+        st.image(images[image_id].repeat(DIALOG_SCALE, axis=0).repeat(DIALOG_SCALE, axis=1))
+        st.markdown(f"**#{image_id}**: labelled **{row['label']}**, predicted **{row['predicted']}** ({row['confidence']:.1%})")
+        st.page_link("pages/why.py", label="Why this prediction?", icon=":material/psychology:", query_params={"id": image_id})
+    with chart_column:
+        st.plotly_chart(charts.probability_bars(probabilities[image_id], true_label=int(labels[image_id])), key="dialog_probabilities")
+
+
+def digit_gallery(rows: pd.DataFrame, key: str, captions: list[str] | None = None) -> None:
+    """Test images (rows of the predictions table) as thumbnails, eight a row; each id button opens its probabilities."""
+    if rows.empty:
+        st.caption("No images here.")
+        return
+    images, _ = get_test_data()
+    if captions is None:
+        captions = [f"label {row.label} · predicted {row.predicted} · {row.confidence:.0%}" for row in rows.itertuples()]
+    for start in range(0, len(rows), GALLERY_COLUMNS):
+        chunk = zip(st.columns(GALLERY_COLUMNS), rows.index[start : start + GALLERY_COLUMNS], captions[start : start + GALLERY_COLUMNS])
+        for column, image_id, caption in chunk:
+            with column:
+                show_digit(images[image_id])
+                if st.button(f"#{image_id}", key=f"{key}_{image_id}", help="Open its probabilities", width="stretch"):
+                    open_test_image(int(image_id))
+                st.caption(caption)
+
+
+def show_why(image: np.ndarray, probabilities: np.ndarray, key: str, true_label: int | None = None) -> None:
+    """Saliency of the predicted digit and the runner-up, beside the ten probabilities."""
+    top_two = [int(digit) for digit in np.argsort(probabilities)[::-1][:2]]
+    with st.spinner("Tracing the prediction back to the pixels..."):
+        attributions = saliency.explain(get_predictor().keras_model, image, top_two)
+    titles = [f"Towards {digit} ({role}, {probabilities[digit]:.1%})" for digit, role in zip(top_two, ["predicted", "runner-up"])]
+    maps_column, bars_column = st.columns([3, 2], gap="large")
+    maps_column.plotly_chart(charts.saliency_maps(image, attributions, titles), key=f"{key}_saliency")
+    bars_column.plotly_chart(charts.probability_bars(probabilities, true_label), key=f"{key}_probabilities")
