@@ -154,11 +154,12 @@ CELL_MARKER_SIZE = 34  # px: the clickable square over each confusion cell
 SALIENCY_SCALE = [[0, "rgba(33,102,172,0.95)"], [0.5, "rgba(255,255,255,0)"], [1, "rgba(215,48,39,0.95)"]]
 
 
-def confusion_heatmap(matrix, normalised: bool = False) -> go.Figure:
+def confusion_heatmap(matrix, normalised: bool = False, selected: tuple[int, int] | None = None) -> go.Figure:
     """Confusion matrix with the mistakes coloured and the diagonal greyed; each cell is a clickable point.
 
     Streamlit cannot select heatmap cells, so an invisible scatter point sits on every cell centre:
     clicking a cell selects it, and its customdata is (true label, predicted label, count).
+    The selected (true, predicted) cell, if any, is outlined.
     """
     matrix = np.asarray(matrix)
     values = analysis.row_normalised(matrix) if normalised else matrix.astype(float)
@@ -202,6 +203,7 @@ def confusion_heatmap(matrix, normalised: bool = False) -> go.Figure:
                 marker={"symbol": "square-open", "size": CELL_MARKER_SIZE, "color": "black", "line": {"width": 3}, "opacity": 0},
                 selected={"marker": {"opacity": 1}},
                 unselected={"marker": {"opacity": 0}},
+                selectedpoints=None if selected is None else [selected[0] * len(matrix) + selected[1]],
                 hovertemplate="true %{y}, predicted %{x}: %{customdata[2]} images<extra></extra>",
                 showlegend=False,
             ),

@@ -81,3 +81,8 @@ def test_saliency_maps_one_panel_per_digit_on_a_symmetric_scale():
     assert all((trace.zmin, trace.zmax) == (-4.0, 4.0) for trace in overlays)
     assert [annotation.text for annotation in figure.layout.annotations] == ["for 7 (predicted)", "for 1 (runner-up)"]
     assert "pushed" in figure.layout.title.text
+
+
+def test_confusion_heatmap_outlines_the_selected_cell(matrix):
+    assert list(charts.confusion_heatmap(matrix, selected=(2, 1)).data[2].selectedpoints) == [21]
+    assert charts.confusion_heatmap(matrix).data[2].selectedpoints is None
