@@ -168,7 +168,7 @@ def projection_2d(embeddings) -> tuple[np.ndarray, np.ndarray]:
 
 # --- Predictions cache: the model's outputs on the test set, computed once per model file ---
 
-CACHE_DIR = ROOT / "cache"
+CACHE_DIR = Path(os.environ.get("DIGITLENS_CACHE_DIR", ROOT / "cache"))  # the benchmark points it at an empty folder
 EMBEDDING_BATCH = 1000
 
 
