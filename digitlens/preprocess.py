@@ -108,17 +108,17 @@ def crop(ink: np.ndarray) -> np.ndarray:
     return ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
 
-def to_mnist(image) -> np.ndarray:
+def to_mnist(image, stroke_widths: tuple[float, float] | None = MNIST_STROKE_WIDTH) -> np.ndarray:
     """Uint8 (28, 28) MNIST-style digit from any drawing or image; NoInkError when there is no ink.
 
     Strokes far thinner or thicker than MNIST's (a fine pen on a large drawing, a fat brush on a small one)
-    are first brought to the edge of MNIST's range, measured on its training set.
+    are first brought into stroke_widths, MNIST's range (None keeps them as drawn).
     """
     ink = crop(ink_map(image))
     scale = DIGIT_BOX / max(ink.shape)
     width = stroke_width(ink) * scale
-    if not MNIST_STROKE_WIDTH[0] <= width <= MNIST_STROKE_WIDTH[1]:
-        target = float(np.clip(width, *MNIST_STROKE_WIDTH))
+    if stroke_widths and not stroke_widths[0] <= width <= stroke_widths[1]:
+        target = float(np.clip(width, *stroke_widths))
         ink = np.pad(ink, int(np.ceil(target / scale)))
         ink = crop(with_stroke_width(ink, target / scale))
         scale = DIGIT_BOX / max(ink.shape)
