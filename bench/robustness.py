@@ -14,7 +14,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from digitlens.model import Predictor  # noqa: E402
-from digitlens.preprocess import to_mnist  # noqa: E402
+from digitlens.preprocess import MNIST_STROKE_WIDTH, to_mnist  # noqa: E402
 from digitlens.strokes import random_drawing  # noqa: E402
 
 SEED = 123
@@ -26,9 +26,8 @@ def main(count: int = 2000) -> None:
     drawings = [random_drawing(rng) for _ in range(count)]
     labels = np.array([digit for _, digit in drawings])
     print(f"{count} random drawings (seed {SEED})")
-    for name, widths in [("to_mnist (stroke width normalised)", "default"), ("to_mnist, strokes as drawn", None)]:
-        kwargs = {} if widths == "default" else {"stroke_widths": None}
-        right = predictor.predict(np.stack([to_mnist(image, **kwargs) for image, _ in drawings])) == labels
+    for name, widths in [("to_mnist (stroke width normalised)", MNIST_STROKE_WIDTH), ("to_mnist, strokes as drawn", None)]:
+        right = predictor.predict(np.stack([to_mnist(image, widths) for image, _ in drawings])) == labels
         per_digit = " ".join(f"{digit}:{right[labels == digit].mean():.1%}" for digit in range(10))
         print(f"  {name:38} {right.mean():.2%}   {per_digit}")
 
