@@ -52,6 +52,7 @@ def probability_bars(probabilities, true_label: int | None = None, title: str = 
             marker_color=colours,
             text=[f"{p:.0%}" if p >= 0.005 else "" for p in probabilities],
             textposition="outside",
+            constraintext="none",
             cliponaxis=False,
             hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
         )
@@ -76,10 +77,11 @@ def digit_image(image, title: str) -> go.Figure:
             hovertemplate="row %{y}, column %{x}: %{z}<extra></extra>",
         )
     )
-    figure.update_xaxes(showgrid=False, zeroline=False, dtick=7, constrain="domain")
-    figure.update_yaxes(showgrid=False, zeroline=False, dtick=7, autorange="reversed", scaleanchor="x")
-    figure.update_layout(plot_bgcolor="#444")
-    return _layout(figure, title, "Pixel column", "Pixel row", height=340)
+    edges = [-0.5, image.shape[1] - 0.5]
+    figure.update_xaxes(showgrid=False, zeroline=False, dtick=7, range=edges, constrain="domain")
+    figure.update_yaxes(showgrid=False, zeroline=False, dtick=7, range=edges[::-1], scaleanchor="x", constrain="domain")
+    figure.update_layout(plot_bgcolor="#444")  # the gaps between pixels: a visible grid
+    return _layout(figure, title, "Pixel column", "Pixel row", height=320)
 
 
 def wrong_predictions_bar(wrong_counts: pd.Series, digit: int) -> go.Figure:
@@ -91,6 +93,7 @@ def wrong_predictions_bar(wrong_counts: pd.Series, digit: int) -> go.Figure:
             marker_color=ACCENT,
             text=[str(n) if n else "" for n in wrong_counts],
             textposition="outside",
+            constraintext="none",
             cliponaxis=False,
             hovertemplate="predicted %{x}: %{y} images<extra></extra>",
         )
@@ -118,13 +121,14 @@ def misclassified_heatmap(long_probabilities: pd.DataFrame) -> go.Figure:
             ygap=1,
             text=percentages if len(rows) <= HEATMAP_TEXT_LIMIT else None,
             texttemplate="%{text}",
+            showscale=len(rows) > HEATMAP_TEXT_LIMIT,  # printed percentages make a colour scale redundant
             colorbar={"title": {"text": "Probability"}, "tickformat": ".0%"},
             hovertemplate="image %{y}, label %{x}: %{z:.2%}<extra></extra>",
         )
     )
     _digit_axis(figure)
     figure.update_yaxes(type="category", autorange="reversed")
-    height = 140 + 28 * len(rows)
+    height = 150 + 28 * len(rows)
     return _layout(figure, "Incorrectly classified: probability of each label", "Label", "Test image id", height)
 
 

@@ -29,11 +29,7 @@ right_ids = sample.index[sample["correct"]].to_numpy()
 table_column, chart_column = st.columns([1, 2], gap="large")
 with table_column:
     st.subheader("Right and wrong")
-    st.dataframe(
-        analysis.correctness_counts(sample),
-        hide_index=True,
-        column_config={"share": st.column_config.NumberColumn(format="percent")},
-    )
+    st.table(ui.percent_table(analysis.correctness_counts(sample), ["share"]), hide_index=True)
 with chart_column:
     if len(wrong_ids):
         st.plotly_chart(charts.wrong_predictions_bar(analysis.wrong_prediction_counts(sample), digit))
@@ -41,7 +37,6 @@ with chart_column:
         st.success(f"All {len(ids)} sampled images of digit {digit} were classified correctly: no mistakes to show.")
 
 if len(wrong_ids):
-    st.subheader("Incorrectly classified")
     st.plotly_chart(charts.misclassified_heatmap(analysis.probabilities_long(wrong_ids, probabilities[wrong_ids])))
 
     st.subheader("Inspect a misclassified image")
@@ -51,7 +46,6 @@ if len(wrong_ids):
     image_column.plotly_chart(charts.digit_image(images[chosen], f"Test image #{chosen}"))
     bars_column.plotly_chart(charts.probability_bars(probabilities[chosen], true_label=digit))
 
-st.subheader("Correctly classified")
 if len(right_ids):
     st.plotly_chart(charts.correct_probability_strip(analysis.probabilities_long(right_ids, probabilities[right_ids])))
 else:

@@ -26,11 +26,11 @@ images, labels = ui.get_test_data()
 probabilities, predictions = ui.get_test_predictions()
 st.session_state.setdefault("explore_seed", 0)
 
-digit_column, count_column, seed_column, button_column = st.columns([4, 3, 1, 1], vertical_alignment="bottom")
-choice = digit_column.segmented_control("Digit", [ALL_DIGITS, *range(10)], default=ALL_DIGITS, required=True, key="explore_digit")
+choice = st.segmented_control("Digit", [ALL_DIGITS, *range(10)], default=ALL_DIGITS, required=True, key="explore_digit")
+count_column, seed_column, button_column = st.columns([4, 1, 1], vertical_alignment="bottom")
 count = count_column.slider("Images", min_value=8, max_value=64, value=24, step=8)
 seed = seed_column.number_input("Seed", min_value=0, step=1, key="explore_seed")
-button_column.button("Resample", icon=":material/shuffle:", on_click=resample)
+button_column.button("Resample", icon=":material/shuffle:", on_click=resample, width="stretch")
 
 ids = analysis.sample_ids(labels, None if choice == ALL_DIGITS else choice, count, seed)
 sample = predictions.loc[ids]

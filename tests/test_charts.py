@@ -50,13 +50,14 @@ def test_misclassified_heatmap_has_a_row_per_id_and_prints_percentages_while_rea
     assert list(heatmap.y) == ["#5", "#9"]
     assert np.asarray(heatmap.z).shape == (2, 10)
     assert heatmap.text[0][3] == "70%"
+    assert not heatmap.showscale
 
 
 def test_misclassified_heatmap_drops_the_printed_numbers_beyond_fifty_rows():
     ids = np.arange(charts.HEATMAP_TEXT_LIMIT + 1)
     long = analysis.probabilities_long(ids, np.tile(PROBABILITIES, (len(ids), 1)))
     figure = charts.misclassified_heatmap(long)
-    assert figure.data[0].text is None
+    assert figure.data[0].text is None and figure.data[0].showscale
     assert figure.layout.height > 28 * len(ids)
 
 
@@ -72,7 +73,7 @@ def test_digit_image_shows_every_pixel_with_row_zero_on_top():
     image = np.arange(28 * 28).reshape(28, 28) % 256
     figure = charts.digit_image(image, "Test image #3")
     assert np.asarray(figure.data[0].z).shape == (28, 28)
-    assert figure.layout.yaxis.autorange == "reversed"
+    assert list(figure.layout.yaxis.range) == [27.5, -0.5]
     assert figure.layout.title.text == "Test image #3"
 
 

@@ -1,0 +1,151 @@
+"""Drive the dashboard in a real browser: start `streamlit run dashboard.py`, open Chromium, draw digits with the mouse.
+
+Shared by the browser tests (tests/e2e/test_dashboard.py) and the benchmark (bench/dashboard.py).
+"""
+
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from digitlens.strokes import DIGIT_STROKES, canvas_points
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1400, "height": 1000}
+STARTUP_TIMEOUT_SECONDS = 60
+RENDER_TIMEOUT_MS = 30_000
+CANVAS = "canvas.upper-canvas"  # fabric.js's drawing surface, above the canvas that shows the strokes
+HINT = "Draw a digit (0-9) in the box"
+MARGIN = 0.12  # share of the canvas left free around the digit
+MOUSE_STEPS = 3  # intermediate mouse events between two stroke points, like a real hand
+
+# Records each value the Prediction metric shows and when, and when the mouse was last released:
+# the draw latency is then measured inside the browser, free of Playwright's round trips.
+WATCH_PREDICTION = """() => {
+    window.digitlensShown = [];
+    window.digitlensReleasedAt = null;
+    document.addEventListener("mouseup", () => { window.digitlensReleasedAt = performance.now(); }, true);
+    const current = () => {
+        const metric = [...document.querySelectorAll('[data-testid="stMetric"]')]
+            .find(element => element.textContent.includes("Prediction"));
+        return metric ? metric.querySelector('[data-testid="stMetricValue"]').textContent.trim() : null;
+    };
+    let last = current();
+    new MutationObserver(() => {
+        const value = current();
+        if (value !== last) { last = value; window.digitlensShown.push([performance.now(), value]); }
+    }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+LATENCY_SINCE_RELEASE = """() => {
+    const shown = window.digitlensShown.find(([at]) => at > window.digitlensReleasedAt);
+    return shown ? shown[0] - window.digitlensReleasedAt : null;
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def running_dashboard():
+    """A fresh `streamlit run dashboard.py` on a free port: yields (url, start time) once it answers, then stops it."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true"]
+    command += ["--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    log = tempfile.TemporaryFile()  # not a pipe: a full pipe would block the server
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        while not answers(url):
+            if process.poll() is not None or time.perf_counter() - started > STARTUP_TIMEOUT_SECONDS:
+                log.seek(0)
+                raise RuntimeError(f"the dashboard did not start:\n{log.read().decode(errors='replace')}")
+            time.sleep(0.05)
+        yield url, started
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def open_draw_page(page, url: str) -> None:
+    """Load the landing page and wait until the canvas and the hint have rendered."""
+    page.goto(url)
+    page.locator(CANVAS).wait_for(timeout=RENDER_TIMEOUT_MS)
+    page.get_by_text(HINT).wait_for(timeout=RENDER_TIMEOUT_MS)
+    page.evaluate(WATCH_PREDICTION)
+
+
+def prediction(page):
+    """The Prediction metric's value element."""
+    return page.locator('[data-testid="stMetric"]', has_text="Prediction").locator('[data-testid="stMetricValue"]')
+
+
+def draw(page, digit: int) -> None:
+    """Draw the digit's pen strokes on the canvas: press, move in small steps, release, stroke after stroke."""
+    box = page.locator(CANVAS).bounding_box()
+    side = box["width"] * (1 - 2 * MARGIN)
+    left, top = box["x"] + box["width"] * MARGIN, box["y"] + box["height"] * MARGIN
+    for stroke in canvas_points(digit, left, top, side):
+        page.mouse.move(*stroke[0])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(x, y, steps=MOUSE_STEPS)
+        page.mouse.up()
+
+
+def latency_ms(page) -> float | None:
+    """Milliseconds from the last mouse release to the next change of the prediction, None if it has not changed."""
+    return page.evaluate(LATENCY_SINCE_RELEASE)
+
+
+def wait_for_new_prediction(page) -> float:
+    """Wait until the prediction changes after the last release (on a clear canvas it always does); its latency."""
+    page.wait_for_function(f"({LATENCY_SINCE_RELEASE})() !== null", timeout=RENDER_TIMEOUT_MS)
+    return latency_ms(page)
+
+
+def clear(page) -> None:
+    """Press the page's Clear button; wait for the fresh canvas that replaces the old one, and for the hint."""
+    page.locator(CANVAS).evaluate("canvas => { canvas.dataset.replaced = 'yes'; }")
+    page.get_by_role("button", name="Clear").click()
+    page.locator(f"{CANVAS}[data-replaced]").wait_for(state="detached", timeout=RENDER_TIMEOUT_MS)
+    page.locator(CANVAS).wait_for(timeout=RENDER_TIMEOUT_MS)
+    page.get_by_text(HINT).wait_for(timeout=RENDER_TIMEOUT_MS)
+
+
+def single_stroke_digits() -> list[int]:
+    """Digits drawn without lifting the pen: their release-to-prediction latency is always measurable."""
+    return [digit for digit, strokes in DIGIT_STROKES.items() if len(strokes) == 1]

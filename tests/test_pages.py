@@ -1,0 +1,160 @@
+"""Every dashboard page run headless by Streamlit's AppTest: its widgets exist, inputs change outputs, no exception."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from digitlens import ROOT, analysis, strokes
+
+TIMEOUT = 60
+
+
+def run_page(name: str) -> AppTest:
+    app = AppTest.from_file(str(ROOT / name), default_timeout=TIMEOUT).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def plotly_charts(app: AppTest) -> list:
+    return app.get("plotly_chart")
+
+
+def png_of(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_dashboard_routes_to_the_draw_page_and_shows_the_model_in_the_sidebar():
+    app = run_page("dashboard.py")
+    assert app.title[0].value == "Draw a digit"
+    accuracy = app.sidebar.metric[0]
+    assert accuracy.label == "Test accuracy" and accuracy.value.endswith("%")
+
+
+@pytest.mark.parametrize("page", ["pages/explore.py", "pages/error_analysis.py"])
+def test_dashboard_opens_every_page_without_an_error(page):
+    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT).run()
+    app.switch_page(page).run()
+    assert not app.exception and not app.error
+    assert plotly_charts(app)
+
+
+def test_draw_page_starts_with_the_hint_and_no_prediction():
+    app = run_page("pages/draw.py")
+    assert app.info[0].value == "Draw a digit (0-9) in the box"
+    assert not app.metric
+    assert app.slider[0].value == 18
+
+
+def test_draw_page_predicts_an_uploaded_drawing():
+    app = run_page("pages/draw.py")
+    app.file_uploader[0].upload("seven.png", png_of(strokes.draw(7, rgba=False, dark_on_light=True)), "image/png")
+    app.run()
+    assert not app.exception
+    assert (app.metric[0].label, app.metric[0].value) == ("Prediction", "7")
+    assert len(plotly_charts(app)) == 2
+
+
+def test_draw_page_says_what_to_do_with_a_broken_upload():
+    app = run_page("pages/draw.py")
+    app.file_uploader[0].upload("broken.png", b"this is not a png", "image/png")
+    app.run()
+    assert not app.exception
+    assert "Upload a PNG or JPEG" in app.error[0].value
+
+
+def test_draw_page_rejects_a_blank_upload():
+    app = run_page("pages/draw.py")
+    app.file_uploader[0].upload("blank.png", png_of(np.full((50, 50), 255, np.uint8)), "image/png")
+    app.run()
+    assert not app.exception
+    assert "No digit found" in app.error[0].value and not app.metric
+
+
+def thumbnails(app: AppTest) -> list:
+    """The gallery's buttons, one under each thumbnail."""
+    return [button for button in app.button if (button.key or "").startswith("inspect_")]
+
+
+def thumbnail_ids(app: AppTest) -> list[int]:
+    return [int(button.key.removeprefix("inspect_")) for button in thumbnails(app)]
+
+
+def test_explore_page_samples_the_chosen_digit_and_resamples(test_set):
+    _, labels = test_set
+    app = run_page("pages/explore.py")
+    assert len(thumbnail_ids(app)) == app.slider[0].value == 24
+    app.segmented_control(key="explore_digit").set_value(3).run()
+    threes = thumbnail_ids(app)
+    assert (labels[threes] == 3).all()
+    next(button for button in app.button if button.label == "Resample").click().run()
+    assert thumbnail_ids(app) != threes and (labels[thumbnail_ids(app)] == 3).all()
+    app.slider[0].set_value(8).run()
+    assert len(thumbnail_ids(app)) == 8
+    assert not app.exception
+
+
+def test_explore_page_opens_a_clicked_thumbnail_and_any_id(test_set):
+    app = run_page("pages/explore.py")
+    first = thumbnails(app)[0]
+    image_id = int(first.key.removeprefix("inspect_"))
+    first.click().run()
+    assert app.number_input(key="explore_image_id").value == image_id
+    app.number_input(key="explore_image_id").set_value(9999).run()
+    _, labels = test_set
+    assert f"True label **{labels[9999]}**" in app.markdown[-1].value
+    assert len(plotly_charts(app)) == 2
+    assert not app.exception
+
+
+def test_error_analysis_defaults_to_300_images_of_digit_2():
+    app = run_page("pages/error_analysis.py")
+    assert app.segmented_control(key="analysis_digit").value == 2
+    assert app.number_input(key="analysis_samples").value == 300
+    counts = app.table[0].value
+    assert counts["correct"].tolist() == [False, True] and counts["images"].sum() == 300
+
+
+def test_error_analysis_tables_follow_the_digit_and_the_seed():
+    app = run_page("pages/error_analysis.py")
+    tables = [app.table[0].value]
+    app.segmented_control(key="analysis_digit").set_value(8).run()
+    assert app.number_input(key="analysis_samples").label == "Samples (max 974)"
+    app.number_input(key="analysis_samples").set_value(974).run()
+    tables.append(app.table[0].value)
+    assert tables[1]["images"].sum() == 974
+    assert not tables[0].equals(tables[1])
+    assert not app.exception
+
+
+def test_error_analysis_shows_a_misclassified_image_on_request(test_set, predictor):
+    images, labels = test_set
+    mistakes = [(predictor.predict(images[labels == digit]) != digit).sum() for digit in range(10)]
+    digit = int(np.argmax(mistakes))
+    app = run_page("pages/error_analysis.py")
+    app.segmented_control(key="analysis_digit").set_value(digit).run()
+    app.number_input(key="analysis_samples").set_value(int((labels == digit).sum())).run()
+    selector = app.selectbox(key="analysis_inspect")
+    wrong = [int(option.split(":")[0].removeprefix("#")) for option in selector.options]
+    assert len(wrong) == mistakes[digit]
+    assert (predictor.predict(images[wrong]) != digit).all()
+    assert any(f"Wrong predictions count for digit {digit}" in str(chart.proto) for chart in plotly_charts(app))
+    selector.set_value(wrong[-1]).run()
+    assert any(f"Test image #{wrong[-1]}" in str(chart.proto) for chart in plotly_charts(app))
+    assert not app.exception
+
+
+def test_error_analysis_says_so_when_nothing_is_misclassified(test_set, predictor):
+    images, labels = test_set
+    seed = next(s for s in range(100) if predictor.predict(images[analysis.sample_ids(labels, 1, 5, s)]).tolist() == [1] * 5)
+    app = run_page("pages/error_analysis.py")
+    app.segmented_control(key="analysis_digit").set_value(1).run()
+    app.number_input(key="analysis_samples").set_value(5).run()
+    app.number_input(key="analysis_seed").set_value(seed).run()
+    assert "classified correctly" in app.success[0].value
+    assert not app.selectbox and len(plotly_charts(app)) == 1
+    assert not app.exception
