@@ -80,24 +80,26 @@ def test_reliability_table_bins_by_confidence_and_drops_empty_bins():
     assert table["accuracy"].tolist() == pytest.approx([0.5, 2 / 3])
 
 
-def test_label_issues_ranks_a_deliberately_flipped_label_first():
+def test_suspicious_labels_rank_a_deliberately_flipped_label_first():
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(10), 20)
     probabilities = one_hot_probabilities(labels, confidence=0.9) + rng.uniform(0, 0.01, (200, 10))
-    probabilities[57] = one_hot_probabilities([3], 0.6)[0]  # a hard 2, mildly disputed
-    probabilities[58, [2, 8]] = [0.4, 0.45]  # a doubtful 2
+    probabilities[57, [2, 8]] = [0.45, 0.4]  # a doubtful 2
+    probabilities[58] = one_hot_probabilities([3], 0.6)[0]  # a 2 the model takes for a 3
     flipped = 123
     probabilities[flipped] = one_hot_probabilities([4], 0.99)[0]  # a clear 4 labelled 6
     probabilities /= probabilities.sum(axis=1, keepdims=True)
-    issues = analysis.label_issues(labels, probabilities)
-    assert issues.index[0] == flipped
-    assert issues.loc[flipped, ["label", "suggested"]].tolist() == [6, 4]
-    assert 57 not in issues.index  # 0.6 for a 3 is below the mean probability the model gives real 3s
+    ranking = analysis.suspicious_labels(labels, probabilities)
+    assert ranking.index[:3].tolist() == [flipped, 58, 57]
+    assert ranking.loc[flipped, ["label", "suggested"]].tolist() == [6, 4]
+    assert ranking.loc[flipped, "margin"] == pytest.approx(-0.98, abs=0.02)
+    assert ranking["disputed"].sum() == 2
+    assert len(ranking) == 200
 
 
-def test_label_issues_is_empty_when_the_model_agrees_with_every_label():
+def test_suspicious_labels_dispute_nothing_when_the_model_agrees_with_every_label():
     labels = np.arange(10).repeat(3)
-    assert analysis.label_issues(labels, one_hot_probabilities(labels)).empty
+    assert not analysis.suspicious_labels(labels, one_hot_probabilities(labels))["disputed"].any()
 
 
 def test_projection_2d_finds_the_direction_of_spread():
