@@ -172,7 +172,10 @@ def main() -> None:
     finally:
         for server in servers:
             server.terminate()
-            server.wait(timeout=30)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
 
     print(f"load: {generator}, {CONCURRENCY} connections, {args.seconds:g} s per server; "
           f"{len(big):,}-byte body for {BIG_REQUEST_IMAGES} images; {os.cpu_count()} cores")
