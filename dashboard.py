@@ -22,6 +22,8 @@ with st.sidebar:
         st.caption("Model")
         st.markdown(f"**{metrics['model']}**")
         st.metric("Test accuracy", f"{metrics['test_accuracy']:.2%}", help="Share of the 10,000 MNIST test images predicted right")
+    if ui.API_URL:
+        st.caption(f"Predictions from the API at {ui.API_URL}")
 
 with ui.errors_as_messages():
     page.run()

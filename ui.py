@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 from contextlib import contextmanager
 
 import numpy as np
@@ -9,15 +10,17 @@ import pandas as pd
 import streamlit as st
 
 from digitlens import METRICS_PATH, analysis, charts, data, saliency
+from digitlens.client import RemotePredictor
 from digitlens.model import Predictor
 
 THUMBNAIL_SCALE = 3  # 28 px digits shown at 84 px, each pixel a crisp 3x3 block
+API_URL = os.environ.get("DIGITLENS_API_URL")  # when set, predictions come from that running API
 
 
 @st.cache_resource(show_spinner="Loading the model...")
-def get_predictor() -> Predictor:
+def get_predictor() -> Predictor | RemotePredictor:
     """The model, loaded once per process and shared by every session (the predictor is thread-safe)."""
-    return Predictor.load()
+    return RemotePredictor(API_URL) if API_URL else Predictor.load()
 
 
 @st.cache_data(show_spinner="Reading the MNIST test set...")
@@ -115,7 +118,8 @@ def digit_gallery(rows: pd.DataFrame, key: str, captions: list[str] | None = Non
         return
     images, _ = get_test_data()
     if captions is None:
-        captions = [f"label {row.label} · predicted {row.predicted} · {row.confidence:.0%}" for row in rows.itertuples()]
+        st.caption("Under each image: its label → the prediction · the prediction's probability. Click the id for all ten.")
+        captions = [f"{row.label} → {row.predicted} · {row.confidence:.0%}" for row in rows.itertuples()]
     for start in range(0, len(rows), GALLERY_COLUMNS):
         chunk = zip(st.columns(GALLERY_COLUMNS), rows.index[start : start + GALLERY_COLUMNS], captions[start : start + GALLERY_COLUMNS])
         for column, image_id, caption in chunk:

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from digitlens import IMAGE_SIDE, MAX_PIXEL, METRICS_PATH, NUM_CLASSES, NUM_PIXELS
-from digitlens.model import Predictor, as_batch
+from digitlens.model import Predictor
 from digitlens.preprocess import read_image, to_mnist
 
 MAX_IMAGES = 10_000
@@ -161,7 +161,10 @@ def home() -> str:
 async def predict(request: Request) -> Response:
     """Ten probabilities per image, digit 0 first, in the order the images were sent (the tutorial's contract)."""
     images = parse_images(await request.body())
-    probabilities = request.app.state.predictor.predict_proba(images)
+    try:
+        probabilities = request.app.state.predictor.predict_proba(images)
+    except ValueError as error:  # NaN, infinity, or values outside 0-255
+        raise HTTPException(422, str(error)) from None
     return Response(orjson.dumps(probabilities, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
@@ -193,7 +196,10 @@ def health(request: Request) -> Health:
 
 
 def parse_images(body: bytes) -> np.ndarray:
-    """The images of a /predict body as float32 (N, 28, 28), or an HTTPException saying what is wrong."""
+    """The images of a /predict body, (N, 784) or (N, 28, 28), or an HTTPException saying what is wrong.
+
+    The pixel values themselves (finite, 0-255) are checked by the predictor, once.
+    """
     payload = decode_json(body)
     images = payload.get("input") if isinstance(payload, dict) else None
     if not isinstance(images, list):
@@ -210,13 +216,10 @@ def parse_images(body: bytes) -> np.ndarray:
         culprit = first_non_number(images)
         if culprit is not None:
             raise HTTPException(422, f"expected pixel values as numbers 0-{MAX_PIXEL}, got {culprit}")
-        array = array.astype(np.float64)  # integers too large for int64: as_batch reports the range
+        array = array.astype(np.float64)  # integers too large for int64: the predictor reports the range
     if array.shape[1:] not in ((NUM_PIXELS,), (IMAGE_SIDE, IMAGE_SIDE)):
         raise HTTPException(422, shape_problem(images))
-    try:
-        return as_batch(array)
-    except ValueError as error:  # NaN, infinity, or values outside 0-255
-        raise HTTPException(422, str(error)) from None
+    return array
 
 
 def decode_json(body: bytes):

@@ -6,21 +6,27 @@ Standard library only (urllib), so using a remote model adds no dependency.
 import json
 import urllib.error
 import urllib.request
+from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
-from digitlens import NUM_CLASSES, NUM_PIXELS
-from digitlens.model import as_batch
+from digitlens import MODEL_PATH, NUM_CLASSES, NUM_PIXELS
+from digitlens.model import as_batch, load_keras
 
 REQUEST_IMAGES = 1_000  # images per request: well under the API's limits, small enough to stream quickly
 
 
 class RemotePredictor:
-    """Probabilities from `POST {url}/predict`; checks images locally first, so mistakes fail before the network."""
+    """Probabilities from `POST {url}/predict`; checks images locally first, so mistakes fail before the network.
 
-    def __init__(self, url: str, timeout: float = 30.0):
+    What HTTP does not carry, the layers behind saliency and embeddings, comes from the local model file.
+    """
+
+    def __init__(self, url: str, timeout: float = 30.0, keras_path: Path | str = MODEL_PATH):
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.keras_path = Path(keras_path)
 
     def predict_proba(self, images) -> np.ndarray:
         """Float32 (N, 10) probabilities for pixels 0-255; ValueError on bad images, ConnectionError if unreachable."""
@@ -31,6 +37,11 @@ class RemotePredictor:
     def predict(self, images) -> np.ndarray:
         """The most probable digit of each image."""
         return self.predict_proba(images).argmax(axis=1)
+
+    @cached_property
+    def keras_model(self):
+        """The local Keras model, loaded on first use, for layer-level views the API does not serve."""
+        return load_keras(self.keras_path)
 
     def health(self) -> dict:
         """The API's /health answer: whether its model is loaded, which one, its test accuracy."""

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import uvicorn
 
+from digitlens import ROOT
 from digitlens import client as client_module
 from digitlens.api import app
 from digitlens.client import RemotePredictor
@@ -69,3 +70,25 @@ def test_remote_predictor_says_when_the_api_is_unreachable():
 def test_remote_predictor_reports_the_apis_health(api_url):
     health = RemotePredictor(api_url).health()
     assert health["model_loaded"] is True
+
+
+def test_remote_predictor_takes_layers_from_the_local_model_file(predictor):
+    remote = RemotePredictor("http://127.0.0.1:9")
+    assert remote.keras_path == predictor.keras_path
+    assert remote.keras_model.get_layer("embedding") is not None
+
+
+def test_dashboard_predicts_through_the_api_when_its_url_is_set(api_url, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    import ui
+
+    monkeypatch.setattr(ui, "API_URL", api_url)  # as DIGITLENS_API_URL would set it at start-up
+    ui.get_predictor.clear()
+    try:
+        app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+        assert not app.exception, app.exception
+        assert any(api_url in caption.value for caption in app.sidebar.caption)
+        assert isinstance(ui.get_predictor(), RemotePredictor)
+    finally:
+        ui.get_predictor.clear()
