@@ -11,6 +11,11 @@ page = st.navigation(
         st.Page("pages/draw.py", title="Draw", icon=":material/draw:", default=True),
         st.Page("pages/explore.py", title="Explore", icon=":material/grid_view:"),
         st.Page("pages/error_analysis.py", title="Error analysis", icon=":material/troubleshoot:"),
+        st.Page("pages/confusion.py", title="Confusion matrix", icon=":material/grid_on:"),
+        st.Page("pages/confidence.py", title="Confidence", icon=":material/speed:"),
+        st.Page("pages/suspicious.py", title="Suspicious labels", icon=":material/flag:"),
+        st.Page("pages/embedding.py", title="Embedding map", icon=":material/scatter_plot:"),
+        st.Page("pages/why.py", title="Why this prediction", icon=":material/psychology:"),
     ]
 )
 

@@ -155,14 +155,16 @@ def correct_probability_strip(long_probabilities: pd.DataFrame) -> go.Figure:
 DIGIT_COLOURS = plotly.colors.qualitative.D3  # ten distinct colours, one per digit
 DIAGONAL_FILL = "#eef0f2"
 CELL_MARKER_SIZE = 34  # px: the clickable square over each confusion cell
-SALIENCY_SCALE = [[0, "rgba(33,102,172,0.95)"], [0.5, "rgba(255,255,255,0)"], [1, "rgba(215,48,39,0.95)"]]
+SALIENCY_SCALE = [[0, "rgb(33,102,172)"], [0.5, "rgba(255,255,255,0)"], [1, "rgb(215,48,39)"]]  # clear at 0
+SALIENCY_PERCENTILE = 99
 
 
 def confusion_heatmap(matrix, normalised: bool = False, selected: tuple[int, int] | None = None) -> go.Figure:
     """Confusion matrix with the mistakes coloured and the diagonal greyed; each cell is a clickable point.
 
     Streamlit cannot select heatmap cells, so an invisible scatter point sits on every cell centre:
-    clicking a cell selects it, and its customdata is (true label, predicted label, count).
+    clicking a cell selects it, and its customdata is (true label, predicted label, count). Custom data
+    are plain lists: a NumPy array would travel as a typed array and come back from a selection as a dict.
     The selected (true, predicted) cell, if any, is outlined.
     """
     matrix = np.asarray(matrix)
@@ -174,7 +176,7 @@ def confusion_heatmap(matrix, normalised: bool = False, selected: tuple[int, int
     figure = go.Figure(
         [
             go.Heatmap(
-                z=np.where(diagonal, np.nan, values),
+                z=np.where(diagonal | (values == 0), np.nan, values),  # only mistakes get a colour
                 x=DIGITS,
                 y=DIGITS,
                 colorscale="Reds",
@@ -202,7 +204,7 @@ def confusion_heatmap(matrix, normalised: bool = False, selected: tuple[int, int
             go.Scatter(
                 x=predicted.ravel(),
                 y=true.ravel(),
-                customdata=np.column_stack([true.ravel(), predicted.ravel(), matrix.ravel()]),
+                customdata=np.column_stack([true.ravel(), predicted.ravel(), matrix.ravel()]).tolist(),
                 mode="markers",
                 marker={"symbol": "square-open", "size": CELL_MARKER_SIZE, "color": "black", "line": {"width": 3}, "opacity": 0},
                 selected={"marker": {"opacity": 1}},
@@ -214,10 +216,13 @@ def confusion_heatmap(matrix, normalised: bool = False, selected: tuple[int, int
         ]
     )
     _digit_axis(figure)
-    figure.update_yaxes(tickmode="array", tickvals=DIGITS, autorange="reversed", scaleanchor="x", constrain="domain")
+    figure.update_xaxes(showgrid=False, zeroline=False, constrain="domain")
+    figure.update_yaxes(
+        tickmode="array", tickvals=DIGITS, range=[NUM_CLASSES - 0.5, -0.5], showgrid=False, zeroline=False, scaleanchor="x"
+    )
     figure.update_layout(clickmode="event+select", dragmode=False, plot_bgcolor="white")
     kind = "share of each true label" if normalised else "image counts"
-    return _layout(figure, f"Confusion matrix ({kind}); click a cell to see its images", "Predicted label", "True label", 560)
+    return _layout(figure, f"Confusion matrix: {kind}", "Predicted label", "True label", 560)
 
 
 def confidence_histogram(confidence, correct) -> go.Figure:
@@ -238,7 +243,7 @@ def confidence_histogram(confidence, correct) -> go.Figure:
             for name, mask, colour in [("right", correct, CORRECT), ("wrong", ~correct, ACCENT)]
         ]
     )
-    figure.update_layout(barmode="overlay", legend={"title": {"text": "Prediction"}})
+    figure.update_layout(barmode="overlay", legend={"title": {"text": "Prediction"}, "x": 0.02, "y": 0.98})
     figure.update_xaxes(range=[0, 1.0001], tickformat=".0%", dtick=0.1)
     figure.update_yaxes(ticksuffix="%")
     return _layout(figure, "How sure the model was, right versus wrong", "Probability of the predicted digit", "Share of predictions", 400)
@@ -255,6 +260,9 @@ def reliability_diagram(table: pd.DataFrame, ece: float) -> go.Figure:
                 width=table["upper"] - table["lower"],
                 name="accuracy",
                 marker={"color": CORRECT, "line": {"color": "white", "width": 1}},
+                text=[f"{count:,}" for count in table["count"]],
+                textposition="inside",
+                insidetextanchor="start",
                 customdata=np.column_stack([table["count"], table["mean_confidence"], table["lower"], table["upper"]]),
                 hovertemplate="confidence %{customdata[2]:.0%}-%{customdata[3]:.0%}: %{customdata[0]:,} images, "
                 "accuracy %{y:.1%}, mean confidence %{customdata[1]:.1%}<extra></extra>",
@@ -272,12 +280,13 @@ def reliability_diagram(table: pd.DataFrame, ece: float) -> go.Figure:
     )
     figure.update_xaxes(range=[0, 1], tickformat=".0%", dtick=0.1)
     figure.update_yaxes(range=[0, 1.02], tickformat=".0%", dtick=0.1)
-    figure.update_layout(legend={"x": 0.02, "y": 0.98})
-    return _layout(figure, f"Reliability diagram (expected calibration error {ece:.2%})", "Confidence", "Accuracy", 400)
+    figure = _layout(figure, f"Reliability diagram (expected calibration error {ece:.2%})", "Confidence", "Accuracy", 440)
+    figure.update_layout(legend={"orientation": "h", "x": 0, "y": -0.2, "yanchor": "top"}, margin_b=110)
+    return figure
 
 
 def embedding_map(coordinates, labels, predicted, explained, ids=None) -> go.Figure:
-    """Every test image placed by its embedding (WebGL), coloured by true label, mistakes crossed; customdata is the id."""
+    """Every test image placed by its embedding (WebGL), coloured by true label, mistakes crossed; customdata[0] is the id."""
     coordinates = np.round(np.asarray(coordinates, float), 3)
     labels, predicted = np.asarray(labels), np.asarray(predicted)
     ids = np.arange(len(labels)) if ids is None else np.asarray(ids)
@@ -285,7 +294,7 @@ def embedding_map(coordinates, labels, predicted, explained, ids=None) -> go.Fig
         go.Scattergl(
             x=coordinates[labels == digit, 0],
             y=coordinates[labels == digit, 1],
-            customdata=np.column_stack([ids, predicted])[labels == digit],
+            customdata=np.column_stack([ids, predicted])[labels == digit].tolist(),
             mode="markers",
             name=str(digit),
             marker={"color": DIGIT_COLOURS[digit], "size": 4, "opacity": 0.6},
@@ -298,7 +307,7 @@ def embedding_map(coordinates, labels, predicted, explained, ids=None) -> go.Fig
         go.Scattergl(
             x=coordinates[wrong, 0],
             y=coordinates[wrong, 1],
-            customdata=np.column_stack([ids, predicted, labels])[wrong],
+            customdata=np.column_stack([ids, predicted, labels])[wrong].tolist(),
             mode="markers",
             name=f"mistakes ({wrong.sum()})",
             marker={"color": "black", "size": 8, "symbol": "x-thin", "line": {"width": 2, "color": "black"}},
@@ -317,11 +326,15 @@ def embedding_map(coordinates, labels, predicted, explained, ids=None) -> go.Fig
 
 
 def saliency_maps(image, attributions, titles) -> go.Figure:
-    """One panel per digit: the image in grey with red where ink raised that digit's score and blue where it lowered it."""
+    """One panel per digit: the image in grey, red where ink raised that digit's score, blue where it lowered it.
+
+    The colour scale is shared and ends at the 99th percentile of the attributions' size, so a few extreme
+    pixels do not wash out the rest.
+    """
     image = np.asarray(image, float)
     attributions = np.asarray(attributions, float)
-    limit = max(float(np.abs(attributions).max()), 1e-9)
-    figure = make_subplots(rows=1, cols=len(attributions), subplot_titles=list(titles), horizontal_spacing=0.06)
+    limit = max(float(np.percentile(np.abs(attributions), SALIENCY_PERCENTILE)), 1e-9)
+    figure = make_subplots(rows=1, cols=len(attributions), subplot_titles=list(titles), horizontal_spacing=0.08)
     for column, attribution in enumerate(attributions, start=1):
         figure.add_trace(
             go.Heatmap(z=image, zmin=0, zmax=MAX_PIXEL * 2.5, colorscale="gray_r", showscale=False, hoverinfo="skip"),
@@ -335,14 +348,15 @@ def saliency_maps(image, attributions, titles) -> go.Figure:
                 zmax=limit,
                 colorscale=SALIENCY_SCALE,
                 showscale=column == len(attributions),
-                colorbar={"title": {"text": "Push"}, "tickvals": [-limit, 0, limit], "ticktext": ["against", "0", "towards"]},
-                hovertemplate="row %{y}, column %{x}: %{z:.3f}<extra></extra>",
+                colorbar={"tickvals": [-limit, 0, limit], "ticktext": ["against", "0", "towards"], "thickness": 14},
+                hovertemplate="row %{y}, column %{x}: %{z:+.3f}<extra></extra>",
             ),
             row=1,
             col=column,
         )
-    figure.update_xaxes(showgrid=False, zeroline=False, showticklabels=False, constrain="domain")
-    figure.update_yaxes(showgrid=False, zeroline=False, showticklabels=False, autorange="reversed", scaleanchor="x")
+    figure.update_xaxes(showgrid=False, zeroline=False, showticklabels=False, ticks="", constrain="domain")
+    figure.update_yaxes(showgrid=False, zeroline=False, showticklabels=False, ticks="", autorange="reversed", scaleanchor="x")
     for column in range(2, len(attributions) + 1):
         figure.update_yaxes(scaleanchor=f"x{column}", row=1, col=column)
-    return _layout(figure, "Which pixels pushed the model towards each digit", "", "", 420)
+    figure.update_annotations(font_size=FONT_SIZE)
+    return _layout(figure, "Which ink pushed the model towards each digit", "", "", 420)

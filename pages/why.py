@@ -1,0 +1,39 @@
+"""Why the model predicted what it did, for any test image or an uploaded digit: integrated-gradients saliency."""
+
+import streamlit as st
+
+import ui
+from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist
+
+st.title("Why this prediction?")
+st.caption(
+    "Red pixels are ink that pushed the model towards a digit and blue ones ink that pushed it away, shown for the "
+    "predicted digit and the runner-up, so you can see which strokes decided between them."
+)
+
+images, labels = ui.get_test_data()
+probabilities, predictions = ui.get_test_predictions()
+requested = st.query_params.get("id", "")  # galleries link here with ?id=<test id>
+default_id = int(requested) if requested.isdigit() and int(requested) < len(images) else int(predictions.index[~predictions["correct"]][0])
+
+source = st.segmented_control("Digit", ["Test image", "Upload"], default="Test image", key="why_source")
+if source == "Upload":
+    upload = st.file_uploader("A PNG or JPEG of one handwritten digit", type=["png", "jpg", "jpeg"])
+    if upload is None:
+        st.info("Upload a picture of one digit, or draw one on the Draw page and open “Why this prediction?”.")
+        st.stop()
+    try:
+        digit = to_mnist(read_image(upload))
+    except ImageError:
+        st.error(f"Could not read {upload.name} as an image. Upload a PNG or JPEG photo or scan of one digit.")
+        st.stop()
+    except NoInkError:
+        st.error(f"No digit found in {upload.name}: it is blank or one flat colour. Upload a picture of one digit.")
+        st.stop()
+    ui.show_why(digit, ui.get_predictor().predict_proba(digit)[0], key="why_upload")
+else:
+    image_id = st.number_input("Test image id", min_value=0, max_value=len(images) - 1, value=default_id, step=1)
+    row = predictions.loc[image_id]
+    verdict = "right" if row["correct"] else "wrong"
+    st.markdown(f"Test image **#{image_id}**: labelled **{labels[image_id]}**, predicted **{row['predicted']}** ({verdict}).")
+    ui.show_why(images[image_id], probabilities[image_id], key="why_test", true_label=int(labels[image_id]))
