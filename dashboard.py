@@ -19,7 +19,7 @@ page = st.navigation(
     ]
 )
 
-with st.sidebar:
+with st.sidebar, ui.errors_as_messages():
     metrics = ui.get_metrics()
     if metrics is None:
         st.warning("No model metrics yet: train the model with `python -m digitlens train`.")

@@ -158,3 +158,39 @@ def test_error_analysis_says_so_when_nothing_is_misclassified(test_set, predicto
     assert "classified correctly" in app.success[0].value
     assert not app.selectbox and len(plotly_charts(app)) == 1
     assert not app.exception
+
+
+def failing_page():
+    import ui
+
+    with ui.errors_as_messages():
+        raise FileNotFoundError("model/mnist_cnn.keras: no trained model there; run `python -m digitlens train`")
+
+
+def crashing_page():
+    import ui
+
+    with ui.errors_as_messages():
+        raise ZeroDivisionError("division by zero")
+
+
+def test_a_page_that_cannot_load_the_model_says_what_to_do_instead_of_a_trace():
+    app = AppTest.from_function(failing_page, default_timeout=TIMEOUT).run()
+    assert not app.exception
+    assert "run `python -m digitlens train`" in app.error[0].value
+
+
+def test_an_unexpected_failure_is_a_message_too():
+    app = AppTest.from_function(crashing_page, default_timeout=TIMEOUT).run()
+    assert not app.exception
+    assert "division by zero" in app.error[0].value and "Reload the page" in app.error[0].value
+
+
+def test_error_analysis_keeps_the_sample_size_within_a_smaller_class():
+    app = run_page("pages/error_analysis.py")
+    app.segmented_control(key="analysis_digit").set_value(1).run()
+    app.number_input(key="analysis_samples").set_value(1135).run()
+    app.segmented_control(key="analysis_digit").set_value(5).run()
+    assert not app.exception
+    assert app.number_input(key="analysis_samples").value <= 892
+    assert app.table[0].value["images"].sum() == app.number_input(key="analysis_samples").value

@@ -30,6 +30,7 @@ STARTUP_TIMEOUT_SECONDS = 60
 RENDER_TIMEOUT_MS = 30_000
 CANVAS = "canvas.upper-canvas"  # fabric.js's drawing surface, above the canvas that shows the strokes
 HINT = "Draw a digit (0-9) in the box"
+IDLE_APP = '[data-test-script-state="notRunning"]'  # Streamlit's marker: no script run in progress
 MARGIN = 0.12  # share of the canvas left free around the digit
 MOUSE_STEPS = 3  # intermediate mouse events between two stroke points, like a real hand
 
@@ -105,6 +106,7 @@ def open_draw_page(page, url: str) -> None:
     page.goto(url)
     page.locator(CANVAS).wait_for(timeout=RENDER_TIMEOUT_MS)
     page.get_by_text(HINT).wait_for(timeout=RENDER_TIMEOUT_MS)
+    page.locator(IDLE_APP).wait_for(timeout=RENDER_TIMEOUT_MS)
     page.evaluate(WATCH_PREDICTION)
 
 
@@ -144,6 +146,7 @@ def clear(page) -> None:
     page.locator(f"{CANVAS}[data-replaced]").wait_for(state="detached", timeout=RENDER_TIMEOUT_MS)
     page.locator(CANVAS).wait_for(timeout=RENDER_TIMEOUT_MS)
     page.get_by_text(HINT).wait_for(timeout=RENDER_TIMEOUT_MS)
+    page.locator(IDLE_APP).wait_for(timeout=RENDER_TIMEOUT_MS)
 
 
 def single_stroke_digits() -> list[int]:
