@@ -2,6 +2,7 @@
 
 import io
 import json
+import random
 
 import numpy as np
 import pytest
@@ -232,3 +233,15 @@ def test_predict_image_rejects_a_request_without_a_file(client):
 def test_predict_image_rejects_an_upload_over_the_size_limit(client):
     response = client.post("/predict/image", files={"file": ("huge.png", b"\0" * (MAX_BODY_BYTES + 1), "image/png")})
     assert_rejected(response, 413, "request body too large")
+
+
+def test_predict_answers_mangled_bodies_with_4xx_never_500(client):
+    """Random byte flips and truncations of a valid body (fixed seed): each answer is 200 or a 4xx that explains."""
+    rng = random.Random(0)
+    valid = json.dumps({"input": [[rng.randint(0, 255) for _ in range(784)] for _ in range(2)]}).encode()
+    for attempt in range(600):
+        body = bytearray(valid[: rng.randrange(len(valid))] if attempt % 2 else valid)
+        for _ in range(rng.randint(1, 4)):
+            body[rng.randrange(len(body))] = rng.choice(b'[]{},:0123456789.-eE"nNaI \x00')
+        response = client.post("/predict", content=bytes(body), headers={"content-type": "application/json"})
+        assert response.status_code == 200 or (400 <= response.status_code < 500 and "expected" in response.json()["detail"])
