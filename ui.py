@@ -130,12 +130,10 @@ def digit_gallery(rows: pd.DataFrame, key: str, captions: list[str] | None = Non
                 st.caption(caption)
 
 
-def show_why(image: np.ndarray, probabilities: np.ndarray, key: str, true_label: int | None = None) -> None:
-    """Saliency of the predicted digit and the runner-up, beside the ten probabilities."""
+def show_why(image: np.ndarray, probabilities: np.ndarray, key: str) -> None:
+    """Saliency maps of the predicted digit and the runner-up (the first call in a process loads TensorFlow)."""
     top_two = [int(digit) for digit in np.argsort(probabilities)[::-1][:2]]
     with st.spinner("Tracing the prediction back to the pixels..."):
         attributions = saliency.explain(get_predictor().keras_model, image, top_two)
     titles = [f"Towards {digit} ({role}, {probabilities[digit]:.1%})" for digit, role in zip(top_two, ["predicted", "runner-up"])]
-    maps_column, bars_column = st.columns([3, 2], gap="large")
-    maps_column.plotly_chart(charts.saliency_maps(image, attributions, titles), key=f"{key}_saliency")
-    bars_column.plotly_chart(charts.probability_bars(probabilities, true_label), key=f"{key}_probabilities")
+    st.plotly_chart(charts.saliency_maps(image, attributions, titles), key=f"{key}_saliency")

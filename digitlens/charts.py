@@ -359,4 +359,4 @@ def saliency_maps(image, attributions, titles) -> go.Figure:
     for column in range(2, len(attributions) + 1):
         figure.update_yaxes(scaleanchor=f"x{column}", row=1, col=column)
     figure.update_annotations(font_size=FONT_SIZE)
-    return _layout(figure, "Which ink pushed the model towards each digit", "", "", 420)
+    return _layout(figure, "Which ink pushed the model towards each digit", "", "", 440)

@@ -49,6 +49,8 @@ with result_column:
         st.info(HINT, icon=":material/gesture:")
     else:
         ui.show_prediction(digit, ui.get_predictor().predict_proba(digit)[0], key="drawing")
+        if st.toggle("Why this prediction?", key="drawing_why", help="Which strokes pushed the model to its answer"):
+            ui.show_why(digit, ui.get_predictor().predict_proba(digit)[0], key="drawing_why")
 
 st.divider()
 st.subheader("Or upload a picture of a digit")

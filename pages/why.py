@@ -3,6 +3,7 @@
 import streamlit as st
 
 import ui
+from digitlens import charts
 from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist
 
 st.title("Why this prediction?")
@@ -12,9 +13,10 @@ st.caption(
 )
 
 images, labels = ui.get_test_data()
-probabilities, predictions = ui.get_test_predictions()
+test_probabilities, predictions = ui.get_test_predictions()
 requested = st.query_params.get("id", "")  # galleries link here with ?id=<test id>
-default_id = int(requested) if requested.isdigit() and int(requested) < len(images) else int(predictions.index[~predictions["correct"]][0])
+first_mistake = int(predictions.index[~predictions["correct"]][0])
+default_id = int(requested) if requested.isdigit() and int(requested) < len(images) else first_mistake
 
 source = st.segmented_control("Digit", ["Test image", "Upload"], default="Test image", key="why_source")
 if source == "Upload":
@@ -23,17 +25,22 @@ if source == "Upload":
         st.info("Upload a picture of one digit, or draw one on the Draw page and open “Why this prediction?”.")
         st.stop()
     try:
-        digit = to_mnist(read_image(upload))
+        image = to_mnist(read_image(upload))
     except ImageError:
         st.error(f"Could not read {upload.name} as an image. Upload a PNG or JPEG photo or scan of one digit.")
         st.stop()
     except NoInkError:
         st.error(f"No digit found in {upload.name}: it is blank or one flat colour. Upload a picture of one digit.")
         st.stop()
-    ui.show_why(digit, ui.get_predictor().predict_proba(digit)[0], key="why_upload")
+    probabilities, true_label = ui.get_predictor().predict_proba(image)[0], None
 else:
     image_id = st.number_input("Test image id", min_value=0, max_value=len(images) - 1, value=default_id, step=1)
     row = predictions.loc[image_id]
     verdict = "right" if row["correct"] else "wrong"
-    st.markdown(f"Test image **#{image_id}**: labelled **{labels[image_id]}**, predicted **{row['predicted']}** ({verdict}).")
-    ui.show_why(images[image_id], probabilities[image_id], key="why_test", true_label=int(labels[image_id]))
+    st.markdown(f"Test image **#{image_id}**: labelled **{row['label']}**, predicted **{row['predicted']}** ({verdict}).")
+    image, probabilities, true_label = images[image_id], test_probabilities[image_id], int(labels[image_id])
+
+maps_column, bars_column = st.columns([2, 1], gap="large")
+with maps_column:
+    ui.show_why(image, probabilities, key="why")
+bars_column.plotly_chart(charts.probability_bars(probabilities, true_label), key="why_probabilities")

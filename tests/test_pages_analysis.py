@@ -126,3 +126,4 @@ def test_why_page_explains_an_uploaded_digit():
     assert not app.exception
     saliency, _ = figures(app)
     assert saliency["layout"]["annotations"][0]["text"].startswith("Towards 3 (predicted")
+

@@ -1,0 +1,133 @@
+"""The error-analysis pages in a real browser: click a confusion cell, open an image, lasso the embedding map."""
+
+import pytest
+from dashboard_driver import VIEWPORT, draw, launch_chromium, open_draw_page, running_dashboard, wait_for_new_prediction
+from playwright.sync_api import expect, sync_playwright
+
+from digitlens import analysis
+
+RENDER_MS = 90_000  # a cold embedding of the test set loads TensorFlow
+CHART = ".js-plotly-plot"
+GALLERY_LIMIT = 48
+TO_SCREEN = """(plot, [x, y]) => {
+    const xaxis = plot._fullLayout.xaxis, yaxis = plot._fullLayout.yaxis, box = plot.getBoundingClientRect();
+    return [box.left + xaxis._offset + xaxis.l2p(x), box.top + yaxis._offset + yaxis.l2p(y)];
+}"""
+MEAN_OF_TRACE = """(plot, index) => {
+    const mean = values => values.reduce((a, b) => a + b, 0) / values.length;
+    return [mean(plot._fullData[index].x), mean(plot._fullData[index].y)];
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def dashboard(browser):
+    """A fresh dashboard, opened once at its root: Streamlit runs the first session that lands directly on a
+    page of a `pages/` folder without the router, so later sessions get the navigation right."""
+    with running_dashboard() as (url, _):
+        page = browser.new_page(viewport=VIEWPORT)
+        open_draw_page(page, url)
+        page.close()
+        yield url
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport=VIEWPORT)
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def top_confusion(predictor, test_set):
+    images, labels = test_set
+    predictions = analysis.predictions_table(labels, analysis.cached_test_probabilities(predictor, images))
+    return analysis.top_confusions(analysis.confusion_matrix(predictions["label"], predictions["predicted"]), 1).iloc[0]
+
+
+def open_page(page, url: str, path: str, title: str) -> None:
+    page.goto(f"{url}/{path}")
+    expect(page.get_by_role("heading", name=title)).to_be_visible(timeout=RENDER_MS)
+    page.locator(CHART).first.wait_for(timeout=RENDER_MS)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def screen_point(page, x: float, y: float) -> tuple[float, float]:
+    """Screen pixels of data coordinates (x, y) on the first chart, by Plotly's own axes."""
+    chart = page.locator(CHART).first
+    chart.scroll_into_view_if_needed()
+    return chart.evaluate(TO_SCREEN, [x, y])
+
+
+def click_confusion_cell(page, true: int, predicted: int) -> None:
+    x, y = screen_point(page, predicted, true)
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+
+
+def test_clicking_a_confusion_cell_shows_its_images(dashboard, page, top_confusion):
+    open_page(page, dashboard, "confusion", "Confusion matrix")
+    true, predicted, count = int(top_confusion["true"]), int(top_confusion["predicted"]), int(top_confusion["count"])
+    click_confusion_cell(page, true, predicted)
+    expect(page.get_by_role("heading", name=f"True {true}, predicted {predicted}")).to_be_visible(timeout=RENDER_MS)
+    expect(page.get_by_test_id("stImage")).to_have_count(min(count, GALLERY_LIMIT), timeout=RENDER_MS)
+
+
+def test_a_gallery_image_opens_its_probabilities_and_links_to_why(dashboard, page, top_confusion):
+    open_page(page, dashboard, "confusion", "Confusion matrix")
+    click_confusion_cell(page, int(top_confusion["true"]), int(top_confusion["predicted"]))
+    page.get_by_test_id("stImage").first.wait_for(timeout=RENDER_MS)
+    page.get_by_role("button", name="#").first.click()  # each thumbnail's button is its test id, "#1234"
+    dialog = page.get_by_role("dialog")
+    expect(dialog.locator(CHART)).to_have_count(1, timeout=RENDER_MS)
+    dialog.get_by_role("link", name="Why this prediction?").click()
+    expect(page.get_by_role("heading", name="Why this prediction?")).to_be_visible(timeout=RENDER_MS)
+    expect(page.locator(CHART)).to_have_count(2, timeout=RENDER_MS)
+
+
+@pytest.mark.parametrize(
+    "path, title, charts, images",
+    [
+        ("confidence", "Confidence and calibration", 2, GALLERY_LIMIT),
+        ("suspicious", "Suspicious labels", 0, 40),
+        ("why", "Why this prediction?", 2, 0),
+    ],
+)
+def test_analysis_page_renders(dashboard, page, path, title, charts, images):
+    page.goto(f"{dashboard}/{path}")
+    expect(page.get_by_role("heading", name=title)).to_be_visible(timeout=RENDER_MS)
+    expect(page.locator(CHART)).to_have_count(charts, timeout=RENDER_MS)
+    if images:
+        expect(page.get_by_test_id("stImage")).to_have_count(images, timeout=RENDER_MS)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_embedding_map_draws_every_image_and_a_lasso_shows_images(dashboard, page):
+    open_page(page, dashboard, "embedding", "Embedding map")
+    chart = page.locator(CHART).first
+    expect(chart.locator("canvas").first).to_be_attached()
+    assert chart.evaluate("plot => plot._fullData.slice(0, 10).reduce((n, trace) => n + trace._length, 0)") == 10_000
+    x, y = screen_point(page, *chart.evaluate(MEAN_OF_TRACE, 1))  # the middle of the 1s
+    page.mouse.move(x - 15, y - 15)
+    page.mouse.down()
+    for dx, dy in [(15, -15), (15, 15), (-15, 15), (-15, -15)]:
+        page.mouse.move(x + dx, y + dy, steps=5)
+    page.mouse.up()
+    expect(page.get_by_role("heading", name="selected images")).to_be_visible(timeout=RENDER_MS)
+    page.get_by_test_id("stImage").first.wait_for(timeout=RENDER_MS)
+
+
+def test_draw_page_explains_a_drawn_digit_on_request(dashboard, page):
+    open_draw_page(page, dashboard)
+    draw(page, 7)
+    wait_for_new_prediction(page)
+    page.get_by_text("Why this prediction?").click()
+    expect(page.locator(CHART, has_text="Which ink pushed")).to_have_count(1, timeout=RENDER_MS)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
