@@ -80,7 +80,7 @@ def digit_image(image, title: str) -> go.Figure:
     edges = [-0.5, image.shape[1] - 0.5]
     figure.update_xaxes(showgrid=False, zeroline=False, dtick=7, range=edges, constrain="domain")
     figure.update_yaxes(showgrid=False, zeroline=False, dtick=7, range=edges[::-1], scaleanchor="x", constrain="domain")
-    figure.update_layout(plot_bgcolor="#444")  # the gaps between pixels: a visible grid
+    figure.update_layout(plot_bgcolor="rgba(0,0,0,0)")  # the page shows through the gaps: a visible pixel grid
     return _layout(figure, title, "Pixel column", "Pixel row", height=320)
 
 
