@@ -12,8 +12,9 @@ from digitlens import IMAGE_SIDE, MODEL_PATH
 class Config(uvicorn.Config):
     """uvicorn's settings, with Nagle's algorithm off on the socket its worker processes share.
 
-    uvicorn binds that socket without TCP_NODELAY (uvicorn issue #3149), so every keep-alive request
-    waited ~40 ms for a delayed ACK: 180 requests/s instead of thousands. Accepted sockets inherit the option.
+    uvicorn binds that socket without TCP_NODELAY (uvicorn issue #3149): under the asyncio loop every keep-alive
+    request then waits ~40 ms for a delayed ACK (180 requests/s instead of thousands; uvloop happens to set the
+    option itself). Accepted sockets inherit it from the listener.
     """
 
     def bind_socket(self) -> socket.socket:
