@@ -73,7 +73,7 @@ def show_prediction(image: np.ndarray, probabilities: np.ndarray, key: str) -> N
     prediction_column, confidence_column = st.columns(2)
     prediction_column.metric("Prediction", predicted)
     confidence_column.metric("Confidence", f"{probabilities[predicted]:.1%}")
-    bars_column, image_column = st.columns([3, 2])
+    bars_column, image_column = st.columns(2)
     bars_column.plotly_chart(charts.probability_bars(probabilities), key=f"{key}_probabilities")
     image_column.plotly_chart(charts.digit_image(image, "What the model sees (28x28)"), key=f"{key}_model_input")
 

@@ -81,7 +81,7 @@ def digit_image(image, title: str) -> go.Figure:
     figure.update_xaxes(showgrid=False, zeroline=False, dtick=7, range=edges, constrain="domain")
     figure.update_yaxes(showgrid=False, zeroline=False, dtick=7, range=edges[::-1], scaleanchor="x", constrain="domain")
     figure.update_layout(plot_bgcolor="rgba(0,0,0,0)")  # the page shows through the gaps: a visible pixel grid
-    return _layout(figure, title, "Pixel column", "Pixel row", height=320)
+    return _layout(figure, title, "Pixel column", "Pixel row", height=380)
 
 
 def wrong_predictions_bar(wrong_counts: pd.Series, digit: int) -> go.Figure:
@@ -286,19 +286,22 @@ def reliability_diagram(table: pd.DataFrame, ece: float) -> go.Figure:
 
 
 def embedding_map(coordinates, labels, predicted, explained, ids=None) -> go.Figure:
-    """Every test image placed by its embedding (WebGL), coloured by true label, mistakes crossed; customdata[0] is the id."""
-    coordinates = np.round(np.asarray(coordinates, float), 3)
+    """Every test image placed by its embedding (WebGL), coloured by true label, mistakes crossed.
+
+    Each point's customdata is its test id, one number, so a selection reports the ids directly.
+    """
+    coordinates = np.asarray(coordinates, np.float32)
     labels, predicted = np.asarray(labels), np.asarray(predicted)
     ids = np.arange(len(labels)) if ids is None else np.asarray(ids)
     traces = [
         go.Scattergl(
             x=coordinates[labels == digit, 0],
             y=coordinates[labels == digit, 1],
-            customdata=np.column_stack([ids, predicted])[labels == digit].tolist(),
+            customdata=ids[labels == digit],
             mode="markers",
             name=str(digit),
             marker={"color": DIGIT_COLOURS[digit], "size": 4, "opacity": 0.6},
-            hovertemplate=f"#%{{customdata[0]}}: label {digit}, predicted %{{customdata[1]}}<extra></extra>",
+            hovertemplate=f"#%{{customdata}}: label {digit}<extra></extra>",
         )
         for digit in DIGITS
     ]
@@ -307,11 +310,12 @@ def embedding_map(coordinates, labels, predicted, explained, ids=None) -> go.Fig
         go.Scattergl(
             x=coordinates[wrong, 0],
             y=coordinates[wrong, 1],
-            customdata=np.column_stack([ids, predicted, labels])[wrong].tolist(),
+            customdata=ids[wrong],
+            hovertext=[f"label {label}, predicted {guess}" for label, guess in zip(labels[wrong], predicted[wrong])],
             mode="markers",
             name=f"mistakes ({wrong.sum()})",
             marker={"color": "black", "size": 8, "symbol": "x-thin", "line": {"width": 2, "color": "black"}},
-            hovertemplate="#%{customdata[0]}: label %{customdata[2]}, predicted %{customdata[1]}<extra></extra>",
+            hovertemplate="#%{customdata}: %{hovertext}<extra></extra>",
         )
     )
     figure = go.Figure(traces)
@@ -326,7 +330,7 @@ def embedding_map(coordinates, labels, predicted, explained, ids=None) -> go.Fig
 
 
 def saliency_maps(image, attributions, titles) -> go.Figure:
-    """One panel per digit: the image in grey, red where ink raised that digit's score, blue where it lowered it.
+    """One panel per digit: the image in grey, red where its ink supported the digit, blue where it argued against.
 
     The colour scale is shared and ends at the 99th percentile of the attributions' size, so a few extreme
     pixels do not wash out the rest.
@@ -348,8 +352,8 @@ def saliency_maps(image, attributions, titles) -> go.Figure:
                 zmax=limit,
                 colorscale=SALIENCY_SCALE,
                 showscale=column == len(attributions),
-                colorbar={"tickvals": [-limit, 0, limit], "ticktext": ["against", "0", "towards"], "thickness": 14},
-                hovertemplate="row %{y}, column %{x}: %{z:+.3f}<extra></extra>",
+                colorbar={"tickvals": [-limit, 0, limit], "ticktext": ["against", "0", "for"], "thickness": 14},
+                hovertemplate="row %{y}, column %{x}: log-probability %{z:+.3f} from this ink<extra></extra>",
             ),
             row=1,
             col=column,
@@ -359,4 +363,4 @@ def saliency_maps(image, attributions, titles) -> go.Figure:
     for column in range(2, len(attributions) + 1):
         figure.update_yaxes(scaleanchor=f"x{column}", row=1, col=column)
     figure.update_annotations(font_size=FONT_SIZE)
-    return _layout(figure, "Which ink pushed the model towards each digit", "", "", 440)
+    return _layout(figure, "Which ink spoke for each digit (red) and against it (blue)", "", "", 440)

@@ -27,7 +27,7 @@ probabilities, predictions = ui.get_test_predictions()
 st.session_state.setdefault("explore_seed", 0)
 
 choice = st.segmented_control("Digit", [ALL_DIGITS, *range(10)], default=ALL_DIGITS, required=True, key="explore_digit")
-count_column, seed_column, button_column = st.columns([4, 1, 1], vertical_alignment="bottom")
+count_column, seed_column, button_column = st.columns([3, 1, 1], vertical_alignment="bottom")
 count = count_column.slider("Images", min_value=8, max_value=64, value=24, step=8)
 seed = seed_column.number_input("Seed", min_value=0, step=1, key="explore_seed")
 button_column.button("Resample", icon=":material/shuffle:", on_click=resample, width="stretch")

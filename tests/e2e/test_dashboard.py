@@ -107,3 +107,15 @@ def test_each_page_renders_its_charts_without_an_exception(dashboard, link, head
     for chart in page.locator(CHART).all():
         expect(chart.locator(".gtitle")).not_to_be_empty()
     expect(page.locator(EXCEPTION)).to_have_count(0)
+
+
+def test_explore_refuses_an_id_outside_the_test_set(dashboard):
+    _, page = dashboard
+    page.get_by_role("link", name="Explore").click()
+    field = page.get_by_label("Open a test image by id")
+    shown = page.get_by_text("True label").inner_text(timeout=PAGE_TIMEOUT_MS)
+    field.fill("12000")
+    field.press("Enter")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_text("True label")).to_have_text(shown)
+    expect(page.locator(EXCEPTION)).to_have_count(0)
