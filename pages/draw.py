@@ -48,9 +48,10 @@ with result_column:
     if digit is None:
         st.info(HINT, icon=":material/gesture:")
     else:
-        ui.show_prediction(digit, ui.get_predictor().predict_proba(digit)[0], key="drawing")
+        probabilities = ui.get_predictor().predict_proba(digit)[0]
+        ui.show_prediction(digit, probabilities, key="drawing")
         if st.toggle("Why this prediction?", key="drawing_why", help="Which strokes pushed the model to its answer"):
-            ui.show_why(digit, ui.get_predictor().predict_proba(digit)[0], key="drawing_why")
+            ui.show_why(digit, probabilities, key="drawing_why")
 
 st.divider()
 st.subheader("Or upload a picture of a digit")
