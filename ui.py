@@ -88,7 +88,7 @@ DIALOG_SCALE = 8  # the opened image at 224 px
 def get_embedding_projection() -> tuple[np.ndarray, np.ndarray]:
     """2-D PCA of the test images' penultimate-layer embeddings (disk-cached per model) and each axis's variance share."""
     images, _ = get_test_data()
-    return analysis.projection_2d(analysis.cached_test_embeddings(get_predictor(), images))
+    return analysis.cached_test_projection(get_predictor(), images)
 
 
 def percent_table(table: pd.DataFrame, columns: list[str]):
@@ -131,9 +131,8 @@ def digit_gallery(rows: pd.DataFrame, key: str, captions: list[str] | None = Non
 
 
 def show_why(image: np.ndarray, probabilities: np.ndarray, key: str) -> None:
-    """Saliency maps of the predicted digit and the runner-up (the first call in a process loads TensorFlow)."""
+    """Occlusion saliency of the predicted digit and the runner-up: which ink supported each, which argued against."""
     top_two = [int(digit) for digit in np.argsort(probabilities)[::-1][:2]]
-    with st.spinner("Tracing the prediction back to the pixels..."):
-        attributions = saliency.explain(get_predictor().keras_model, image, top_two)
-    titles = [f"Towards {digit} ({role}, {probabilities[digit]:.1%})" for digit, role in zip(top_two, ["predicted", "runner-up"])]
+    attributions = saliency.occlusion(get_predictor().predict_proba, image, top_two)
+    titles = [f"For {digit} ({role}, {probabilities[digit]:.1%})" for digit, role in zip(top_two, ["predicted", "runner-up"])]
     st.plotly_chart(charts.saliency_maps(image, attributions, titles), key=f"{key}_saliency")

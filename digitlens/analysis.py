@@ -212,6 +212,17 @@ def cached_test_embeddings(predictor, images, cache_dir=CACHE_DIR) -> np.ndarray
     return cached_arrays("test-embeddings", key, compute, cache_dir)["embeddings"]
 
 
+def cached_test_projection(predictor, images, cache_dir=CACHE_DIR) -> tuple[np.ndarray, np.ndarray]:
+    """The embeddings' 2-D PCA (coordinates, variance shares), cached too: the map then opens without the 5 MB read."""
+
+    def compute():
+        coordinates, explained = projection_2d(cached_test_embeddings(predictor, images, cache_dir))
+        return {"coordinates": coordinates.astype(np.float32), "explained": explained}
+
+    projection = cached_arrays("test-projection", file_fingerprint(predictor.keras_path), compute, cache_dir)
+    return projection["coordinates"], projection["explained"]
+
+
 # --- The tutorial's error analysis of one digit (issue 4: the dashboard's error-analysis page) ---
 
 

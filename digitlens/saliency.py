@@ -1,46 +1,37 @@
-"""Why a prediction: integrated gradients of the Keras model's class scores with respect to the pixels.
+"""Why a prediction: occlusion saliency, computed with the fast predictor (no TensorFlow, ~70 ms an image).
 
-Attributions start from a black image (no ink), so each pixel's value says how much its ink raised (+) or
-lowered (-) a digit's score; over all pixels they add up to score(image) - score(black image).
+Every PATCH x PATCH square of the image is blanked in turn (its ink removed) and the model is asked again.
+A pixel's score for a digit is the mean drop in that digit's log-probability over the squares covering it:
+positive where the ink supported the digit, negative where it argued against it. Log-probabilities keep a
+sure prediction (p = 0.9999) and an unlikely runner-up (p = 0.0001) on one readable scale.
 """
-
-from functools import lru_cache
 
 import numpy as np
 
-from digitlens.model import EMBEDDING_LAYER, as_batch
+from digitlens import IMAGE_SIDE
+from digitlens.model import as_batch
 
-CLASSIFIER_LAYER = "probabilities"
-STEPS = 64  # points on the path from black to the image; enough for the sums to match within a few percent
-
-
-@lru_cache(maxsize=2)
-def class_scores(keras_model):
-    """A function images -> (N, 10) logits, the scores before softmax, which keep their gradient when p is near 1."""
-    import keras
-
-    embedder = keras.Model(keras_model.input, keras_model.get_layer(EMBEDDING_LAYER).output)
-    classifier = keras_model.get_layer(CLASSIFIER_LAYER)
-    return lambda images: keras.ops.matmul(embedder(images, training=False), classifier.kernel) + classifier.bias
+PATCH = 4  # pixels; about a stroke's width, so blanking a square removes a piece of one stroke
+SMALLEST_PROBABILITY = 1e-7  # float32 softmax outputs reach 0; their log must stay finite
 
 
-def integrated_gradients(scores, image, digits, steps: int = STEPS) -> np.ndarray:
-    """Float32 (len(digits), 28, 28) attribution of each digit's score to each pixel (Sundararajan et al. 2017)."""
-    import tensorflow as tf
+def occlusion_masks(patch: int = PATCH) -> np.ndarray:
+    """Bool (K, 28, 28): one mask per position of the square, sliding one pixel at a time."""
+    positions = IMAGE_SIDE - patch + 1
+    masks = np.zeros((positions * positions, IMAGE_SIDE, IMAGE_SIDE), bool)
+    for index in range(positions * positions):
+        row, column = divmod(index, positions)
+        masks[index, row : row + patch, column : column + patch] = True
+    return masks
 
-    image = tf.constant(as_batch(image)[0])
+
+def occlusion(predict_proba, image, digits, patch: int = PATCH) -> np.ndarray:
+    """Float (len(digits), 28, 28) support of each pixel's ink for each digit; predict_proba maps (N, 28, 28) to (N, 10)."""
+    image = as_batch(image)[0]
     digits = list(digits)
-    alphas = (tf.range(steps, dtype=tf.float32) + 0.5) / steps  # midpoint rule
-    path = tf.tile(alphas[:, None, None] * image, [len(digits), 1, 1])
-    targets = tf.repeat(tf.constant(digits), steps)
-    with tf.GradientTape() as tape:
-        tape.watch(path)
-        chosen = tf.gather(scores(path), targets[:, None], batch_dims=1)
-    gradients = tape.gradient(chosen, path)  # each image on the path only moves its own score
-    mean_gradients = tf.reduce_mean(tf.reshape(gradients, (len(digits), steps, *image.shape)), axis=1)
-    return (image * mean_gradients).numpy()
-
-
-def explain(keras_model, image, digits) -> np.ndarray:
-    """Attributions of the model's logits for digits (e.g. the prediction and the runner-up) on one image."""
-    return integrated_gradients(class_scores(keras_model), image, digits)
+    masks = occlusion_masks(patch)
+    blanked = np.where(masks, 0, image)
+    log_original = np.log(np.maximum(predict_proba(image[None])[0, digits], SMALLEST_PROBABILITY))
+    log_blanked = np.log(np.maximum(predict_proba(blanked)[:, digits], SMALLEST_PROBABILITY))
+    drops = log_original - log_blanked  # (K, len(digits))
+    return np.tensordot(drops.T, masks, axes=1) / masks.sum(axis=0)

@@ -24,7 +24,7 @@ event = st.plotly_chart(
     key="embedding_map",
 )
 
-selected = np.unique([int(point["customdata"][0]) for point in event.selection.points])
+selected = np.unique([int(point["customdata"]) for point in event.selection.points])
 if selected.size == 0:
     st.info("Select dots on the map (lasso, box or click) to see their images.", icon=":material/touch_app:")
 else:

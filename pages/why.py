@@ -1,4 +1,4 @@
-"""Why the model predicted what it did, for any test image or an uploaded digit: integrated-gradients saliency."""
+"""Why the model predicted what it did, for any test image or an uploaded digit: occlusion saliency."""
 
 import streamlit as st
 
@@ -8,8 +8,9 @@ from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist
 
 st.title("Why this prediction?")
 st.caption(
-    "Red pixels are ink that pushed the model towards a digit and blue ones ink that pushed it away, shown for the "
-    "predicted digit and the runner-up, so you can see which strokes decided between them."
+    "Each piece of ink was blanked in turn and the model asked again: red marks ink whose removal lowers a digit's "
+    "probability (it spoke for the digit) and blue ink whose removal raises it, shown for the prediction and the "
+    "runner-up, so you can see which strokes decided between them."
 )
 
 images, labels = ui.get_test_data()

@@ -189,3 +189,17 @@ def test_test_set_probabilities_are_computed_once_per_model_file(tmp_path):
     analysis.cached_test_probabilities(predictor, images, tmp_path / "cache")
     assert predictor.calls == 2
     assert again.shape == first.shape == (4, 10)
+
+
+def test_test_set_projection_is_computed_from_the_cached_embeddings_and_cached_itself(tmp_path):
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"weights")
+    predictor = CountingPredictor(model)  # has no Keras model: the embeddings must come from the cache
+    key = analysis.file_fingerprint(model)
+    embeddings = np.zeros((6, 128), np.float32)
+    embeddings[:, 0] = np.arange(6)
+    analysis.cached_arrays("test-embeddings", key, lambda: {"embeddings": embeddings}, tmp_path)
+    coordinates, explained = analysis.cached_test_projection(predictor, np.zeros((6, 28, 28)), tmp_path)
+    assert coordinates[:, 0] == pytest.approx(np.arange(6) - 2.5)
+    assert explained[0] == pytest.approx(1)
+    assert (tmp_path / f"test-projection-{key}.npz").exists()

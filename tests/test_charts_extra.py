@@ -65,8 +65,9 @@ def test_embedding_map_draws_one_webgl_trace_per_digit_plus_the_mistakes():
     predicted[[3, 17]] = [9, 2]
     figure = charts.embedding_map(rng.normal(size=(50, 2)), labels, predicted, explained=[0.31, 0.12])
     assert [trace.type for trace in figure.data] == ["scattergl"] * 11
-    assert sorted(row[0] for row in figure.data[-1].customdata) == [3, 17]
-    assert [row[0] for row in figure.data[0].customdata] == [0, 1, 2, 3, 4]
+    assert sorted(figure.data[-1].customdata) == [3, 17]
+    assert list(figure.data[0].customdata) == [0, 1, 2, 3, 4]
+    assert figure.data[-1].hovertext[0] == "label 0, predicted 9"
     assert "31%" in figure.layout.xaxis.title.text and "12%" in figure.layout.yaxis.title.text
     assert "Embedding map" in figure.layout.title.text
 
@@ -75,12 +76,12 @@ def test_saliency_maps_one_panel_per_digit_on_a_shared_symmetric_scale():
     image = np.zeros((28, 28))
     attributions = np.random.default_rng(0).normal(size=(2, 28, 28))
     attributions[0, 5, 5] = 1000.0  # one extreme pixel must not wash out the rest
-    figure = charts.saliency_maps(image, attributions, ["Towards 7 (predicted)", "Towards 1 (runner-up)"])
+    figure = charts.saliency_maps(image, attributions, ["For 7 (predicted)", "For 1 (runner-up)"])
     overlays = [trace for trace in figure.data if trace.zmin is not None and trace.zmin < 0]
     assert len(overlays) == 2
     assert all(trace.zmax == -trace.zmin < 4 for trace in overlays)
-    assert [annotation.text for annotation in figure.layout.annotations] == ["Towards 7 (predicted)", "Towards 1 (runner-up)"]
-    assert "pushed" in figure.layout.title.text
+    assert [annotation.text for annotation in figure.layout.annotations] == ["For 7 (predicted)", "For 1 (runner-up)"]
+    assert "spoke for each digit" in figure.layout.title.text
 
 
 

@@ -111,10 +111,10 @@ def test_why_page_explains_a_test_image_and_follows_the_id(predictions):
     first_mistake = int(predictions.index[~predictions["correct"]][0])
     assert app.number_input[0].value == first_mistake
     saliency, bars = figures(app)
-    assert "pushed" in saliency["layout"]["title"]["text"]
+    assert "spoke for each digit" in saliency["layout"]["title"]["text"]
     app.number_input[0].set_value(0).run()
     assert "#0" in app.markdown[0].value
-    assert f"Towards {predictions.loc[0, 'predicted']} (predicted" in figures(app)[0]["layout"]["annotations"][0]["text"]
+    assert f"For {predictions.loc[0, 'predicted']} (predicted" in figures(app)[0]["layout"]["annotations"][0]["text"]
 
 
 def test_why_page_explains_an_uploaded_digit():
@@ -125,5 +125,5 @@ def test_why_page_explains_an_uploaded_digit():
     app.file_uploader[0].upload("three.png", buffer.getvalue(), "image/png").run()
     assert not app.exception
     saliency, _ = figures(app)
-    assert saliency["layout"]["annotations"][0]["text"].startswith("Towards 3 (predicted")
+    assert saliency["layout"]["annotations"][0]["text"].startswith("For 3 (predicted")
 

@@ -1,48 +1,48 @@
-"""Integrated gradients: exact on a linear model, consistent with the saved model's softmax."""
+"""Occlusion saliency: it finds the ink a toy model looks at, and the real model's evidence on real digits."""
 
 import numpy as np
 import pytest
 
 from digitlens import saliency
 
-tf = pytest.importorskip("tensorflow")
+
+def corner_model(images):
+    """Probability of 0 grows with the ink in the top-left 8x8 corner; the other digits share the rest."""
+    ink = np.asarray(images, float)[:, :8, :8].sum(axis=(1, 2)) / 255
+    logits = np.zeros((len(ink), 10))
+    logits[:, 0] = ink / 10
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
 
 
-def test_integrated_gradients_are_exact_for_a_linear_score():
-    weights = np.random.default_rng(0).normal(size=(784, 10)).astype(np.float32)
-    linear = lambda images: tf.reshape(images, (-1, 784)) @ weights  # noqa: E731
-    image = np.random.default_rng(1).integers(0, 256, (28, 28)).astype(np.float32)
-    attributions = saliency.integrated_gradients(linear, image, [3, 7], steps=4)
-    assert attributions.shape == (2, 28, 28)
-    assert attributions[0] == pytest.approx(image * weights[:, 3].reshape(28, 28), rel=1e-4, abs=1e-2)
-    assert attributions[1] == pytest.approx(image * weights[:, 7].reshape(28, 28), rel=1e-4, abs=1e-2)
+def test_masks_cover_every_pixel_with_squares_of_the_patch_size():
+    masks = saliency.occlusion_masks(patch=4)
+    assert masks.shape == (25 * 25, 28, 28)
+    assert (masks.sum(axis=(1, 2)) == 16).all()
+    assert masks.any(axis=0).all()
 
 
-def test_black_pixels_get_no_attribution():
-    linear = lambda images: tf.reshape(images, (-1, 784)) @ np.ones((784, 10), np.float32)  # noqa: E731
-    image = np.zeros((28, 28), np.float32)
-    image[10:15, 12] = 200
-    attributions = saliency.integrated_gradients(linear, image, [0], steps=2)
-    assert (attributions[0][image == 0] == 0).all()
-    assert (attributions[0][image > 0] > 0).all()
+def test_occlusion_credits_the_ink_the_model_looks_at():
+    image = np.zeros((28, 28))
+    image[2:6, 2:6] = 255  # ink in the corner the toy model reads
+    image[20:24, 20:24] = 255  # ink it ignores
+    support = saliency.occlusion(corner_model, image, [0, 5])
+    assert support.shape == (2, 28, 28)
+    assert support[0, 3, 3] > 0  # the corner ink supports 0 ...
+    assert support[1, 3, 3] < 0  # ... and argues against 5
+    assert support[:, 21, 21] == pytest.approx([0, 0], abs=1e-9)  # ignored ink
+    assert support[:, 14, 14] == pytest.approx([0, 0], abs=1e-9)  # no ink
 
 
-def test_class_scores_are_the_logits_behind_the_models_softmax():
-    from digitlens.model import build
-
-    model = build()
-    images = np.random.default_rng(2).integers(0, 256, (3, 28, 28)).astype(np.float32)
-    logits = np.asarray(saliency.class_scores(model)(images))
-    expected = model.predict(images, verbose=0)
-    softmax = np.exp(logits - logits.max(axis=1, keepdims=True))
-    assert softmax / softmax.sum(axis=1, keepdims=True) == pytest.approx(expected, abs=1e-5)
+def test_occlusion_of_a_model_that_ignores_the_image_is_zero():
+    constant = lambda images: np.full((len(images), 10), 0.1)  # noqa: E731
+    image = np.random.default_rng(0).integers(0, 256, (28, 28))
+    assert np.abs(saliency.occlusion(constant, image, [3])).max() == 0
 
 
-def test_attributions_add_up_to_the_score_difference_on_the_real_model(predictor, test_set):
+def test_real_digits_are_mostly_evidence_for_their_prediction(predictor, test_set):
     images, _ = test_set
-    scores = saliency.class_scores(predictor.keras_model)
-    image = images[0].astype(np.float32)
-    digit = int(predictor.predict(image)[0])
-    attributions = saliency.integrated_gradients(scores, image, [digit])
-    gained = float(np.asarray(scores(image[None]))[0, digit] - np.asarray(scores(np.zeros((1, 28, 28), np.float32)))[0, digit])
-    assert attributions.sum() == pytest.approx(gained, rel=0.05)
+    for image in images[:5]:
+        predicted = int(predictor.predict(image)[0])
+        support = saliency.occlusion(predictor.predict_proba, image, [predicted])[0]
+        assert support[image > 0].sum() > 0

@@ -129,5 +129,5 @@ def test_draw_page_explains_a_drawn_digit_on_request(dashboard, page):
     draw(page, 7)
     wait_for_new_prediction(page)
     page.get_by_text("Why this prediction?").click()
-    expect(page.locator(CHART, has_text="Which ink pushed")).to_have_count(1, timeout=RENDER_MS)
+    expect(page.locator(CHART, has_text="Which ink spoke")).to_have_count(1, timeout=RENDER_MS)
     expect(page.get_by_test_id("stException")).to_have_count(0)
