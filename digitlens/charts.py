@@ -172,11 +172,15 @@ def confusion_heatmap(matrix, normalised: bool = False, selected: tuple[int, int
     diagonal = np.eye(len(matrix), dtype=bool)
     text = np.where(values > 0, [[f"{v:.1%}" if normalised else f"{v:.0f}" for v in row] for row in values], "")
     true, predicted = np.indices(matrix.shape)
-    scale_title = "Share of true label" if normalised else "Images"
+    mistakes = np.where(diagonal | (values == 0), np.nan, values)  # only mistakes get a colour
+    if normalised:
+        colorbar = {"title": {"text": "Share of true label"}, "tickformat": ".1%"}
+    else:  # whole images: integer ticks only
+        colorbar = {"title": {"text": "Images"}, "tickformat": "d", "dtick": max(1, int(np.ceil(np.nanmax(mistakes, initial=0) / 5)))}
     figure = go.Figure(
         [
             go.Heatmap(
-                z=np.where(diagonal | (values == 0), np.nan, values),  # only mistakes get a colour
+                z=mistakes,
                 x=DIGITS,
                 y=DIGITS,
                 colorscale="Reds",
@@ -186,7 +190,7 @@ def confusion_heatmap(matrix, normalised: bool = False, selected: tuple[int, int
                 xgap=2,
                 ygap=2,
                 hoverinfo="skip",
-                colorbar={"title": {"text": scale_title}, "tickformat": ".0%" if normalised else "d"},
+                colorbar=colorbar,
             ),
             go.Heatmap(
                 z=np.where(diagonal, 1.0, np.nan),
@@ -363,4 +367,4 @@ def saliency_maps(image, attributions, titles) -> go.Figure:
     for column in range(2, len(attributions) + 1):
         figure.update_yaxes(scaleanchor=f"x{column}", row=1, col=column)
     figure.update_annotations(font_size=FONT_SIZE)
-    return _layout(figure, "Which ink spoke for each digit (red) and against it (blue)", "", "", 440)
+    return _layout(figure, "Which ink spoke for each digit (red) and against it (blue)", "", "", 480)

@@ -33,4 +33,9 @@ ui.digit_gallery(analysis.confident_mistakes(predictions, GALLERY_SIZE), key="co
 
 st.subheader("Least confident right answers")
 st.caption("Right answers the model nearly got wrong: the runner-up shows what it hesitated over.")
-ui.digit_gallery(analysis.unsure_successes(predictions, GALLERY_SIZE), key="unsure_successes")
+unsure = analysis.unsure_successes(predictions, GALLERY_SIZE)
+ui.digit_gallery(
+    unsure,
+    key="unsure_successes",
+    captions=[f"{row.label} at {row.confidence:.0%} · else {row.runner_up} at {row.runner_up_probability:.0%}" for row in unsure.itertuples()],
+)

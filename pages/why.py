@@ -41,7 +41,7 @@ else:
     st.markdown(f"Test image **#{image_id}**: labelled **{row['label']}**, predicted **{row['predicted']}** ({verdict}).")
     image, probabilities, true_label = images[image_id], test_probabilities[image_id], int(labels[image_id])
 
-maps_column, bars_column = st.columns([2, 1], gap="large")
+maps_column, bars_column = st.columns([5, 2], gap="large")
 with maps_column:
     ui.show_why(image, probabilities, key="why")
 bars_column.plotly_chart(charts.probability_bars(probabilities, true_label), key="why_probabilities")
