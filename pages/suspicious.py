@@ -22,10 +22,11 @@ st.markdown(
 )
 count = st.slider("Images to show", min_value=8, max_value=200, value=40, step=8)
 shown = ranking.head(count)
+st.caption("Under each image: its given label → the digit the model suggests · the margin.")
 ui.digit_gallery(
     predictions.loc[shown.index],
     key="suspicious",
-    captions=[f"given {row.label}, model says {row.suggested} · margin {row.margin:+.0%}" for row in shown.itertuples()],
+    captions=[f"{row.label} → {row.suggested} · {row.margin:+.0%}" for row in shown.itertuples()],
 )
 with st.expander("The ranking as a table"):
     st.dataframe(ui.percent_table(shown, ["given_probability", "suggested_probability", "margin"]))

@@ -93,7 +93,7 @@ def test_suspicious_page_shows_the_ranking_as_a_gallery(predictor, test_set):
     assert len(app.get("image")) == app.slider[0].value == 40
     assert app.button[0].label == f"#{ranking.index[0]}"
     first = ranking.iloc[0]
-    assert app.caption[1].value.startswith(f"given {first['label']}, model says {first['suggested']}")
+    assert app.caption[2].value.startswith(f"{first['label']} → {first['suggested']} · -")
 
 
 def test_embedding_page_draws_all_test_images_in_webgl():
