@@ -62,10 +62,16 @@ def as_batch(images) -> np.ndarray:
 
 
 def convert_to_fast(keras_model) -> bytes:
-    """The model as a LiteRT flatbuffer: ~10x faster than Keras for one image, and no TensorFlow import to serve it."""
+    """The model as a LiteRT flatbuffer with int8 weights (dynamic-range quantisation), served without TensorFlow.
+
+    Measured: ~3x faster than float weights for batches, same test accuracy (bench/predictor.py).
+    Activations stay float, so probabilities stay smooth for the confidence and calibration pages.
+    """
     import tensorflow as tf
 
-    return tf.lite.TFLiteConverter.from_keras_model(keras_model).convert()
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    return converter.convert()
 
 
 class Predictor:

@@ -15,9 +15,12 @@ def test_committed_model_reaches_99_5_percent_on_mnist_test(predictor, test_set)
 
 
 def test_fast_path_agrees_with_keras(predictor, test_set):
+    """The fast twin has int8 weights: the same digits, probabilities within a few points."""
     images, _ = test_set
-    keras_probabilities = predictor.keras_model.predict(images[:256], verbose=0)
-    assert np.abs(predictor.predict_proba(images[:256]) - keras_probabilities).max() < 1e-4
+    keras_probabilities = predictor.keras_model.predict(images, batch_size=1000, verbose=0)
+    fast_probabilities = predictor.predict_proba(images)
+    assert (fast_probabilities.argmax(axis=1) == keras_probabilities.argmax(axis=1)).mean() >= 0.999
+    assert np.abs(fast_probabilities - keras_probabilities).max() < 0.05
 
 
 @pytest.mark.parametrize(
