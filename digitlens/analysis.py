@@ -170,9 +170,12 @@ CACHE_DIR = Path(os.environ.get("DIGITLENS_CACHE_DIR", ROOT / "cache"))  # the b
 EMBEDDING_BATCH = 1000
 
 
-def file_fingerprint(path) -> str:
-    """Short SHA-256 of a file's bytes: a retrained model gets a new cache entry, an unchanged one reuses it."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+def file_fingerprint(*paths) -> str:
+    """Short SHA-256 of the files' bytes: a retrained or re-exported model gets a new cache entry, an unchanged one reuses it."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def cached_arrays(name: str, key: str, compute, cache_dir=CACHE_DIR) -> dict[str, np.ndarray]:
@@ -199,8 +202,13 @@ def penultimate_embeddings(keras_model, images) -> np.ndarray:
 
 
 def cached_test_probabilities(predictor, images, cache_dir=CACHE_DIR) -> np.ndarray:
-    """Float32 (N, 10) probabilities of the test images from the fast predictor, cached on disk per model file."""
-    key = file_fingerprint(predictor.keras_path)
+    """Float32 (N, 10) probabilities of the test images, cached on disk per model: the .keras file and its fast twin.
+
+    The fast twin is part of the key because it gives the probabilities and can be re-exported (say, quantised)
+    from an unchanged .keras file.
+    """
+    fast_model = Path(predictor.keras_path).with_suffix(".tflite")
+    key = file_fingerprint(predictor.keras_path, *([fast_model] if fast_model.exists() else []))
     compute = lambda: {"probabilities": predictor.predict_proba(images)}  # noqa: E731
     return cached_arrays("test-probabilities", key, compute, cache_dir)["probabilities"]
 

@@ -178,7 +178,7 @@ class CountingPredictor:
         return np.full((len(images), 10), 0.1, np.float32)
 
 
-def test_test_set_probabilities_are_computed_once_per_model_file(tmp_path):
+def test_test_set_probabilities_are_computed_once_per_model_and_fast_model(tmp_path):
     model = tmp_path / "model.keras"
     model.write_bytes(b"weights v1")
     predictor = CountingPredictor(model)
@@ -187,7 +187,9 @@ def test_test_set_probabilities_are_computed_once_per_model_file(tmp_path):
     again = analysis.cached_test_probabilities(predictor, images, tmp_path / "cache")
     model.write_bytes(b"weights v2, retrained")
     analysis.cached_test_probabilities(predictor, images, tmp_path / "cache")
-    assert predictor.calls == 2
+    model.with_suffix(".tflite").write_bytes(b"the same weights, quantised for the fast predictor")
+    analysis.cached_test_probabilities(predictor, images, tmp_path / "cache")
+    assert predictor.calls == 3
     assert again.shape == first.shape == (4, 10)
 
 
