@@ -84,7 +84,7 @@ GALLERY_COLUMNS = 8
 DIALOG_SCALE = 8  # the opened image at 224 px
 
 
-@st.cache_data(show_spinner="Embedding the 10,000 test images (once per model, about 20 s)...")
+@st.cache_data(show_spinner="Embedding the 10,000 test images (once per model, 5-15 s)...")
 def get_embedding_projection() -> tuple[np.ndarray, np.ndarray]:
     """2-D PCA of the test images' penultimate-layer embeddings (disk-cached per model) and each axis's variance share."""
     images, _ = get_test_data()
