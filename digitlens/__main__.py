@@ -1,4 +1,4 @@
-"""Command line: python -m digitlens {train,evaluate,predict,export-csv}."""
+"""Command line: python -m digitlens {train,evaluate,predict,export-csv,serve,export-savedmodel}."""
 
 import sys
 

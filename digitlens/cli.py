@@ -3,16 +3,17 @@
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
-from digitlens import NUM_CLASSES
+from digitlens import MODEL_DIR, NUM_CLASSES
 
 
 def train(args) -> int:
-    from digitlens import train as training
+    from digitlens.train import EPOCHS, train as run_training
 
-    training.main(["--epochs", str(args.epochs)] if args.epochs else [])
+    run_training(args.epochs or EPOCHS, args.out)
     return 0
 
 
@@ -77,7 +78,8 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
 
     command = commands.add_parser("train", help="train the CNN and write model/ (about 15-20 min on 2 cores)")
-    command.add_argument("--epochs", type=int, help="override the number of epochs (for quick trials)")
+    command.add_argument("--epochs", type=int, help="passes over the training set (default: EPOCHS in digitlens/train.py)")
+    command.add_argument("--out", type=Path, default=MODEL_DIR, help="folder for the model files (default: model/)")
     command.set_defaults(run=train)
 
     command = commands.add_parser("evaluate", help="accuracy of the committed model on the 10,000 MNIST test images")

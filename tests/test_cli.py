@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -61,3 +62,17 @@ def test_export_csv_writes_the_tutorial_format(tmp_path, test_set):
     images, labels = test_set
     assert rows.shape == (2, 785)
     assert rows[0, 0] == labels[0] and (rows[0, 1:] == images[0].ravel()).all()
+
+
+def test_train_writes_a_working_model_and_metrics_card(tmp_path):
+    """One epoch into a scratch folder: the training script runs end to end and its model serves."""
+    result = run("train", "--epochs", "1", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert {path.name for path in tmp_path.iterdir()} == {"mnist_cnn.keras", "mnist_cnn.tflite", "metrics.json"}
+    assert metrics["training"]["epochs"] == 1 and len(metrics["confusion_matrix"]) == 10
+    training_accuracy = float(re.search(r"/step - accuracy: ([0-9.]+)", result.stdout).group(1))
+    assert training_accuracy > 0.8  # it learnt; one epoch is too short for its batch-norm statistics to settle
+    assert abs(metrics["test_accuracy"] - metrics["keras_test_accuracy"]) < 0.01  # the fast twin is the same model
+    evaluated = run("evaluate", "--model", str(tmp_path / "mnist_cnn.keras"))
+    assert f"{metrics['test_accuracy']:.2%}" in evaluated.stdout
