@@ -3,6 +3,7 @@
 Shared by the browser tests (tests/e2e/test_dashboard.py) and the benchmark (bench/dashboard.py).
 """
 
+import os
 import socket
 import subprocess
 import sys
@@ -26,6 +27,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
+SCREENSHOTS_DIR = os.environ.get("DIGITLENS_SCREENSHOTS")
+SETTLE_MS = 1000  # Plotly redraws its charts after the viewport grows
 STARTUP_TIMEOUT_SECONDS = 60
 RENDER_TIMEOUT_MS = 30_000
 CANVAS = "canvas.upper-canvas"  # fabric.js's drawing surface, above the canvas that shows the strokes
@@ -95,6 +98,23 @@ def running_dashboard():
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def save_screenshot(page, name: str) -> None:
+    """The whole page as SCREENSHOTS_DIR/name.png when that variable names a folder (the README's come from
+    `DIGITLENS_SCREENSHOTS=docs/screenshots python -m pytest tests/e2e`); otherwise nothing is written."""
+    if not SCREENSHOTS_DIR:
+        return
+    page.wait_for_function("[...document.images].every(image => image.complete)", timeout=RENDER_TIMEOUT_MS)
+    height = VIEWPORT["height"]
+    # Streamlit scrolls inside stMain; charts below the fold render once visible and may make the page longer
+    while (needed := page.locator('[data-testid="stMain"]').evaluate("main => main.scrollHeight")) > height:
+        height = needed
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+        page.wait_for_timeout(SETTLE_MS)
+    Path(SCREENSHOTS_DIR).mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=Path(SCREENSHOTS_DIR) / f"{name}.png")
+    page.set_viewport_size(VIEWPORT)
 
 
 def launch_chromium(playwright):

@@ -1,8 +1,8 @@
 """The error-analysis pages in a real browser: click a confusion cell, open an image, lasso the embedding map."""
 
 import pytest
-from dashboard_driver import VIEWPORT, draw, launch_chromium, open_draw_page, running_dashboard, wait_for_new_prediction
-from playwright.sync_api import expect, sync_playwright
+from dashboard_driver import draw, open_draw_page, save_screenshot, wait_for_new_prediction
+from playwright.sync_api import expect
 
 from digitlens import analysis
 
@@ -17,32 +17,6 @@ MEAN_OF_TRACE = """(plot, index) => {
     const mean = values => values.reduce((a, b) => a + b, 0) / values.length;
     return [mean(plot._fullData[index].x), mean(plot._fullData[index].y)];
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def dashboard(browser):
-    """A fresh dashboard, opened once at its root: Streamlit runs the first session that lands directly on a
-    page of a `pages/` folder without the router, so later sessions get the navigation right."""
-    with running_dashboard() as (url, _):
-        page = browser.new_page(viewport=VIEWPORT)
-        open_draw_page(page, url)
-        page.close()
-        yield url
-
-
-@pytest.fixture
-def page(browser):
-    page = browser.new_page(viewport=VIEWPORT)
-    yield page
-    page.close()
 
 
 @pytest.fixture(scope="module")
@@ -72,16 +46,17 @@ def click_confusion_cell(page, true: int, predicted: int) -> None:
     page.mouse.click(x, y)
 
 
-def test_clicking_a_confusion_cell_shows_its_images(dashboard, page, top_confusion):
-    open_page(page, dashboard, "confusion", "Confusion matrix")
+def test_clicking_a_confusion_cell_shows_its_images(dashboard_url, page, top_confusion):
+    open_page(page, dashboard_url, "confusion", "Confusion matrix")
     true, predicted, count = int(top_confusion["true"]), int(top_confusion["predicted"]), int(top_confusion["count"])
     click_confusion_cell(page, true, predicted)
     expect(page.get_by_role("heading", name=f"True {true}, predicted {predicted}")).to_be_visible(timeout=RENDER_MS)
     expect(page.get_by_test_id("stImage")).to_have_count(min(count, GALLERY_LIMIT), timeout=RENDER_MS)
+    save_screenshot(page, "confusion")
 
 
-def test_a_gallery_image_opens_its_probabilities_and_links_to_why(dashboard, page, top_confusion):
-    open_page(page, dashboard, "confusion", "Confusion matrix")
+def test_a_gallery_image_opens_its_probabilities_and_links_to_why(dashboard_url, page, top_confusion):
+    open_page(page, dashboard_url, "confusion", "Confusion matrix")
     click_confusion_cell(page, int(top_confusion["true"]), int(top_confusion["predicted"]))
     page.get_by_test_id("stImage").first.wait_for(timeout=RENDER_MS)
     page.get_by_role("button", name="#").first.click()  # each thumbnail's button is its test id, "#1234"
@@ -100,17 +75,18 @@ def test_a_gallery_image_opens_its_probabilities_and_links_to_why(dashboard, pag
         ("why", "Why this prediction?", 2, 0),
     ],
 )
-def test_analysis_page_renders(dashboard, page, path, title, charts, images):
-    page.goto(f"{dashboard}/{path}")
+def test_analysis_page_renders(dashboard_url, page, path, title, charts, images):
+    page.goto(f"{dashboard_url}/{path}")
     expect(page.get_by_role("heading", name=title)).to_be_visible(timeout=RENDER_MS)
     expect(page.locator(CHART)).to_have_count(charts, timeout=RENDER_MS)
     if images:
         expect(page.get_by_test_id("stImage")).to_have_count(images, timeout=RENDER_MS)
     expect(page.get_by_test_id("stException")).to_have_count(0)
+    save_screenshot(page, path)
 
 
-def test_embedding_map_draws_every_image_and_a_lasso_shows_images(dashboard, page):
-    open_page(page, dashboard, "embedding", "Embedding map")
+def test_embedding_map_draws_every_image_and_a_lasso_shows_images(dashboard_url, page):
+    open_page(page, dashboard_url, "embedding", "Embedding map")
     chart = page.locator(CHART).first
     expect(chart.locator("canvas").first).to_be_attached()
     assert chart.evaluate("plot => plot._fullData.slice(0, 10).reduce((n, trace) => n + trace._length, 0)") == 10_000
@@ -122,10 +98,11 @@ def test_embedding_map_draws_every_image_and_a_lasso_shows_images(dashboard, pag
     page.mouse.up()
     expect(page.get_by_role("heading", name="selected images")).to_be_visible(timeout=RENDER_MS)
     page.get_by_test_id("stImage").first.wait_for(timeout=RENDER_MS)
+    save_screenshot(page, "embedding")
 
 
-def test_draw_page_explains_a_drawn_digit_on_request(dashboard, page):
-    open_draw_page(page, dashboard)
+def test_draw_page_explains_a_drawn_digit_on_request(dashboard_url, page):
+    open_draw_page(page, dashboard_url)
     draw(page, 7)
     wait_for_new_prediction(page)
     page.get_by_text("Why this prediction?").click()
