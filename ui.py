@@ -12,6 +12,7 @@ import streamlit as st
 from digitlens import METRICS_PATH, analysis, charts, data, saliency
 from digitlens.client import RemotePredictor
 from digitlens.model import Predictor
+from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist
 
 THUMBNAIL_SCALE = 3  # 28 px digits shown at 84 px, each pixel a crisp 3x3 block
 API_URL = os.environ.get("DIGITLENS_API_URL")  # when set, predictions come from that running API
@@ -60,6 +61,17 @@ def errors_as_messages():
             "restart the dashboard and report the message above.",
             icon=":material/error:",
         )
+
+
+def uploaded_digit(upload) -> np.ndarray | None:
+    """The upload as the model's 28x28 input; None, with a message saying what to upload, when it has no digit."""
+    try:
+        return to_mnist(read_image(upload))
+    except ImageError:
+        st.error(f"Could not read {upload.name} as an image. Upload a PNG or JPEG photo or scan of one digit.")
+    except NoInkError:
+        st.error(f"No digit found in {upload.name}: it is blank or one flat colour. Upload a picture of one digit.")
+    return None
 
 
 def show_digit(image: np.ndarray, caption: str | None = None) -> None:

@@ -5,7 +5,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 import ui
-from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist
+from digitlens.preprocess import NoInkError, to_mnist
 
 CANVAS_SIDE = 280
 HINT = "Draw a digit (0-9) in the box"
@@ -56,15 +56,8 @@ with result_column:
 st.divider()
 st.subheader("Or upload a picture of a digit")
 upload = st.file_uploader("A PNG or JPEG of one handwritten digit", type=["png", "jpg", "jpeg"])
-if upload is not None:
-    try:
-        digit = to_mnist(read_image(upload))
-    except ImageError:
-        st.error(f"Could not read {upload.name} as an image. Upload a PNG or JPEG photo or scan of one digit.")
-    except NoInkError:
-        st.error(f"No digit found in {upload.name}: it is blank or one flat colour. Upload a picture of one digit.")
-    else:
-        upload_column, upload_result_column = st.columns([1, 2], gap="large")
-        upload_column.image(upload, caption=upload.name, width=CANVAS_SIDE)
-        with upload_result_column:
-            ui.show_prediction(digit, ui.get_predictor().predict_proba(digit)[0], key="upload")
+if upload is not None and (digit := ui.uploaded_digit(upload)) is not None:
+    upload_column, upload_result_column = st.columns([1, 2], gap="large")
+    upload_column.image(upload, caption=upload.name, width=CANVAS_SIDE)
+    with upload_result_column:
+        ui.show_prediction(digit, ui.get_predictor().predict_proba(digit)[0], key="upload")

@@ -4,7 +4,6 @@ import streamlit as st
 
 import ui
 from digitlens import charts
-from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist
 
 st.title("Why this prediction?")
 st.caption(
@@ -25,13 +24,8 @@ if source == "Upload":
     if upload is None:
         st.info("Upload a picture of one digit, or draw one on the Draw page and open “Why this prediction?”.")
         st.stop()
-    try:
-        image = to_mnist(read_image(upload))
-    except ImageError:
-        st.error(f"Could not read {upload.name} as an image. Upload a PNG or JPEG photo or scan of one digit.")
-        st.stop()
-    except NoInkError:
-        st.error(f"No digit found in {upload.name}: it is blank or one flat colour. Upload a picture of one digit.")
+    image = ui.uploaded_digit(upload)
+    if image is None:
         st.stop()
     probabilities, true_label = ui.get_predictor().predict_proba(image)[0], None
 else:
