@@ -1,7 +1,7 @@
 """The HTTP prediction API: the tutorial's /home and /predict contract, an image upload, a health check, OpenAPI docs.
 
-`POST /predict` parses its body itself (orjson, then one NumPy conversion): 12 ms for the tutorial's
-500 images where Pydantic validation took 26 ms. Its schema is still documented from `PredictRequest`.
+`POST /predict` parses its body itself (orjson, then integer rows packed by bytes()): 5 ms for the
+tutorial's 500 images where Pydantic validation took 26 ms. Its schema is still documented from `PredictRequest`.
 Run it with `python -m digitlens serve`.
 """
 
@@ -208,6 +208,9 @@ def parse_images(body: bytes) -> np.ndarray:
         raise HTTPException(422, f"expected at least one image in 'input', got an empty list; send {EXPECTED_BODY}")
     if len(images) > MAX_IMAGES:
         raise HTTPException(413, f"too many images: expected at most {MAX_IMAGES:,} per request, got {len(images):,}")
+    pixels = byte_pixels(images)
+    if pixels is not None:
+        return pixels
     try:
         array = np.asarray(images)
     except (ValueError, TypeError, OverflowError):  # rows of different lengths, or lists mixed with numbers
@@ -220,6 +223,20 @@ def parse_images(body: bytes) -> np.ndarray:
     if array.shape[1:] not in ((NUM_PIXELS,), (IMAGE_SIDE, IMAGE_SIDE)):
         raise HTTPException(422, shape_problem(images))
     return array
+
+
+def byte_pixels(images: list) -> np.ndarray | None:
+    """(N, 784) uint8 when every image is a flat list of integers 0-255 (the tutorial's own form), else None.
+
+    bytes() checks and packs each list in C: 2 ms for 500 images where np.asarray takes 9 (bench/api.py).
+    """
+    if not all(isinstance(image, list) and len(image) == NUM_PIXELS for image in images):
+        return None
+    try:
+        packed = b"".join(map(bytes, images))
+    except (TypeError, ValueError):  # floats, values outside 0-255 or non-numbers: the general path reports them
+        return None
+    return np.frombuffer(packed, np.uint8).reshape(len(images), NUM_PIXELS)
 
 
 def decode_json(body: bytes):

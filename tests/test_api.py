@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from digitlens import METRICS_PATH
+from digitlens import METRICS_PATH, api
 from digitlens.api import MAX_BODY_BYTES, MAX_IMAGES, app
 
 
@@ -245,3 +245,19 @@ def test_predict_answers_mangled_bodies_with_4xx_never_500(client):
             body[rng.randrange(len(body))] = rng.choice(b'[]{},:0123456789.-eE"nNaI \x00')
         response = client.post("/predict", content=bytes(body), headers={"content-type": "application/json"})
         assert response.status_code == 200 or (400 <= response.status_code < 500 and "expected" in response.json()["detail"])
+
+
+def test_integer_rows_are_packed_by_the_fast_path_exactly(test_set):
+    images, _ = test_set
+    rows = images[:3].reshape(3, -1)
+    packed = api.byte_pixels(rows.tolist())
+    assert packed.dtype == np.uint8 and np.array_equal(packed, rows)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [[0.5] * 784, [256] * 784, [-1] * 784, [[0] * 28] * 28, [0] * 783, 784, ["0"] * 784],
+    ids=["float", "above 255", "negative", "28x28 rows", "short", "a number", "strings"],
+)
+def test_anything_but_flat_byte_rows_leaves_the_fast_path(image):
+    assert api.byte_pixels([image]) is None
