@@ -30,7 +30,8 @@ if selected.size == 0:
 else:
     rows = predictions.loc[selected]
     rows = rows.sort_values(["correct", "confidence"])  # mistakes first, then the least sure
-    st.subheader(f"{len(rows):,} selected images ({(~rows['correct']).sum()} mistakes)")
+    mistakes = int((~rows["correct"]).sum())
+    st.subheader(f"{len(rows):,} selected images ({mistakes} {'mistake' if mistakes == 1 else 'mistakes'})")
     ui.digit_gallery(rows.head(GALLERY_LIMIT), key="embedding_selection")
     if len(rows) > GALLERY_LIMIT:
         st.caption(f"Showing {GALLERY_LIMIT} of {len(rows):,}: mistakes first, then the least confident.")
