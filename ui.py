@@ -90,7 +90,7 @@ def show_prediction(image: np.ndarray, probabilities: np.ndarray, key: str) -> N
     image_column.plotly_chart(charts.digit_image(image, "What the model sees (28x28)"), key=f"{key}_model_input")
 
 
-# --- Error-analysis pages (issue 6): embeddings, galleries, saliency ---
+# --- Error-analysis pages: embeddings, galleries, saliency ---
 
 GALLERY_COLUMNS = 8
 DIALOG_SCALE = 8  # the opened image at 224 px

@@ -10,6 +10,10 @@ import pandas as pd
 from digitlens import NUM_CLASSES, ROOT
 from digitlens.model import EMBEDDING_LAYER
 
+CONFIDENCE_BINS = 10
+CACHE_DIR = Path(os.environ.get("DIGITLENS_CACHE_DIR", ROOT / "cache"))  # the benchmark points it at an empty folder
+EMBEDDING_BATCH = 1000
+
 
 def confusion_matrix(labels, predicted) -> np.ndarray:
     """Counts (10, 10): row = true label, column = predicted label."""
@@ -24,9 +28,7 @@ def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:
     return np.divide(np.diag(matrix), totals, out=np.zeros(len(matrix)), where=totals > 0)
 
 
-# --- Error analysis over the whole test set (issue 6) ---
-
-CONFIDENCE_BINS = 10
+# --- Error analysis over the whole test set ---
 
 
 def accuracy(matrix: np.ndarray) -> float:
@@ -166,9 +168,6 @@ def projection_2d(embeddings) -> tuple[np.ndarray, np.ndarray]:
 
 # --- Predictions cache: the model's outputs on the test set, computed once per model file ---
 
-CACHE_DIR = Path(os.environ.get("DIGITLENS_CACHE_DIR", ROOT / "cache"))  # the benchmark points it at an empty folder
-EMBEDDING_BATCH = 1000
-
 
 def file_fingerprint(*paths) -> str:
     """Short SHA-256 of the files' bytes: a retrained or re-exported model gets a new cache entry, an unchanged one reuses it."""
@@ -231,7 +230,7 @@ def cached_test_projection(predictor, images, cache_dir=CACHE_DIR) -> tuple[np.n
     return projection["coordinates"], projection["explained"]
 
 
-# --- The tutorial's error analysis of one digit (issue 4: the dashboard's error-analysis page) ---
+# --- The tutorial's error analysis of one digit ---
 
 
 def sample_ids(labels, digit: int | None, count: int, seed: int) -> np.ndarray:

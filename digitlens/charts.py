@@ -17,6 +17,11 @@ TITLE_SIZE = 18
 DIGITS = list(range(NUM_CLASSES))
 HEATMAP_TEXT_LIMIT = 50  # rows beyond which printed percentages become unreadable
 JITTER_SEED = 0  # fixed so the strip chart does not shuffle on every rerun
+DIGIT_COLOURS = plotly.colors.qualitative.D3  # ten distinct colours, one per digit
+DIAGONAL_FILL = "#eef0f2"
+CELL_MARKER_SIZE = 34  # px: the clickable square over each confusion cell
+SALIENCY_SCALE = [[0, "rgb(33,102,172)"], [0.5, "rgba(255,255,255,0)"], [1, "rgb(215,48,39)"]]  # clear at 0
+SALIENCY_PERCENTILE = 99
 
 
 def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, height: int) -> go.Figure:
@@ -150,13 +155,7 @@ def correct_probability_strip(long_probabilities: pd.DataFrame) -> go.Figure:
     return _layout(figure, "Correctly classified: probability of each label", "Label", "Probability", height=360)
 
 
-# --- Error-analysis charts (issue 6) ---
-
-DIGIT_COLOURS = plotly.colors.qualitative.D3  # ten distinct colours, one per digit
-DIAGONAL_FILL = "#eef0f2"
-CELL_MARKER_SIZE = 34  # px: the clickable square over each confusion cell
-SALIENCY_SCALE = [[0, "rgb(33,102,172)"], [0.5, "rgba(255,255,255,0)"], [1, "rgb(215,48,39)"]]  # clear at 0
-SALIENCY_PERCENTILE = 99
+# --- Error analysis over the whole test set ---
 
 
 def confusion_heatmap(matrix, normalised: bool = False, selected: tuple[int, int] | None = None) -> go.Figure:
