@@ -15,6 +15,8 @@ from digitlens.model import Predictor
 from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist
 
 THUMBNAIL_SCALE = 3  # 28 px digits shown at 84 px, each pixel a crisp 3x3 block
+GALLERY_COLUMNS = 8
+DIALOG_SCALE = 8  # the opened image at 224 px
 API_URL = os.environ.get("DIGITLENS_API_URL")  # when set, predictions come from that running API
 
 
@@ -91,9 +93,6 @@ def show_prediction(image: np.ndarray, probabilities: np.ndarray, key: str) -> N
 
 
 # --- Error-analysis pages: embeddings, galleries, saliency ---
-
-GALLERY_COLUMNS = 8
-DIALOG_SCALE = 8  # the opened image at 224 px
 
 
 @st.cache_data(show_spinner="Embedding the 10,000 test images (once per model, 5-15 s)...")
