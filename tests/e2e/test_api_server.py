@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -103,3 +104,19 @@ def test_server_answers_bad_input_with_4xx_and_stays_up(server):
     assert upload.status_code == 422
     assert httpx.get(f"{server}/health").status_code == 200
     assert httpx.post(f"{server}/predict", json={"input": [[0] * 784]}).status_code == 200
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed (.ci/run installs it)")
+def test_the_tutorials_r_client_works_unchanged(server, tmp_path):
+    """The tutorial's own client (httr, encode = "json") posts 500 test twos and tables right and wrong."""
+    csv = tmp_path / "mnist_test.csv"
+    subprocess.run([sys.executable, "-m", "digitlens", "export-csv", str(csv)], cwd=ROOT, check=True)
+    result = subprocess.run(
+        ["Rscript", str(ROOT / "tests" / "e2e" / "tutorial_client.R"), server, str(csv)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    header, counts = result.stdout.strip().splitlines()[-2:]
+    table = dict(zip(header.split(), map(int, counts.split())))
+    assert table.get("FALSE", 0) + table["TRUE"] == TUTORIAL_IMAGES
+    assert table["TRUE"] >= 495
