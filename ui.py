@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from digitlens import METRICS_PATH, analysis, charts, data, saliency
 from digitlens.client import RemotePredictor
@@ -18,6 +19,14 @@ THUMBNAIL_SCALE = 3  # 28 px digits shown at 84 px, each pixel a crisp 3x3 block
 GALLERY_COLUMNS = 8
 DIALOG_SCALE = 8  # the opened image at 224 px
 API_URL = os.environ.get("DIGITLENS_API_URL")  # when set, predictions come from that running API
+
+
+# Streamlit runs a folder named pages/ as an old-style multipage app until st.navigation has run once in the
+# process, so the first visitor of a fresh server who opens a page's URL would get that page without the router
+# (no sidebar, no layout). Turning the old style off and rerunning sends every visit through dashboard.py.
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 @st.cache_resource(show_spinner="Loading the model...")

@@ -17,8 +17,7 @@ def browser():
 
 @pytest.fixture(scope="session")
 def dashboard_url(browser):
-    """A fresh `streamlit run dashboard.py`, opened once at its root: Streamlit runs the first session that
-    lands directly on a page of a `pages/` folder without the router, so later sessions get the navigation right."""
+    """A fresh `streamlit run dashboard.py`, its URL once the landing page has rendered in the browser."""
     with running_dashboard() as (url, started):
         page = browser.new_page(viewport=VIEWPORT)
         open_draw_page(page, url)

@@ -4,10 +4,12 @@ import statistics
 
 import pytest
 from dashboard_driver import (
+    VIEWPORT,
     clear,
     draw,
     open_draw_page,
     prediction,
+    running_dashboard,
     save_screenshot,
     single_stroke_digits,
     wait_for_new_prediction,
@@ -79,3 +81,14 @@ def test_explore_refuses_an_id_outside_the_test_set(draw_page):
     expect(field).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_text("True label")).to_have_text(shown)
     expect(page.locator(EXCEPTION)).to_have_count(0)
+
+
+def test_a_fresh_server_opened_on_a_page_url_still_shows_the_router(browser):
+    """Streamlit's old pages/ behaviour would run the page alone for the very first visitor."""
+    with running_dashboard() as (url, _):
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(f"{url}/confusion")
+        expect(page.get_by_role("heading", name="Confusion matrix")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+        expect(page.get_by_test_id("stSidebar").get_by_text("Test accuracy")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+        expect(page.get_by_test_id("stSidebar").get_by_role("link", name="Why this prediction")).to_be_visible()
+        page.close()
