@@ -6,7 +6,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data" / "mnist"
 MODEL_DIR = ROOT / "model"
 MODEL_PATH = MODEL_DIR / "mnist_cnn.keras"
-FAST_MODEL_PATH = MODEL_PATH.with_suffix(".tflite")
 METRICS_PATH = MODEL_DIR / "metrics.json"
 
 IMAGE_SIDE = 28

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from digitlens import NUM_CLASSES, ROOT
-from digitlens.model import EMBEDDING_LAYER
+from digitlens.model import EMBEDDING_LAYER, fast_twin
 
 CONFIDENCE_BINS = 10
 CACHE_DIR = Path(os.environ.get("DIGITLENS_CACHE_DIR", ROOT / "cache"))  # the benchmark points it at an empty folder
@@ -47,7 +47,7 @@ def classification_report(matrix: np.ndarray) -> pd.DataFrame:
     hits = np.diag(matrix).astype(float)
     predicted, support = matrix.sum(axis=0), matrix.sum(axis=1)
     precision = np.divide(hits, predicted, out=np.zeros(len(hits)), where=predicted > 0)
-    recall = np.divide(hits, support, out=np.zeros(len(hits)), where=support > 0)
+    recall = per_class_accuracy(matrix)
     both = precision + recall
     f1 = np.divide(2 * precision * recall, both, out=np.zeros(len(hits)), where=both > 0)
     report = pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support})
@@ -84,7 +84,6 @@ def predictions_table(labels, probabilities) -> pd.DataFrame:
     return table
 
 
-
 def cell_images(predictions: pd.DataFrame, true: int, predicted: int) -> pd.DataFrame:
     """Rows of one confusion cell, the most telling first: mistakes most confident first, successes least confident."""
     cell = predictions[(predictions["label"] == true) & (predictions["predicted"] == predicted)]
@@ -99,6 +98,7 @@ def confident_mistakes(predictions: pd.DataFrame, count: int) -> pd.DataFrame:
 def unsure_successes(predictions: pd.DataFrame, count: int) -> pd.DataFrame:
     """The right predictions the model was least sure of: digits one stroke away from a mistake."""
     return predictions[predictions["correct"]].sort_values("confidence", kind="stable").head(count)
+
 
 def reliability_table(confidence, correct, bins: int = CONFIDENCE_BINS) -> pd.DataFrame:
     """Per equal-width confidence bin: how many images, their mean confidence and their accuracy (empty bins dropped)."""
@@ -206,7 +206,7 @@ def cached_test_probabilities(predictor, images, cache_dir=CACHE_DIR) -> np.ndar
     The fast twin is part of the key because it gives the probabilities and can be re-exported (say, quantised)
     from an unchanged .keras file.
     """
-    fast_model = Path(predictor.keras_path).with_suffix(".tflite")
+    fast_model = fast_twin(predictor.keras_path)
     key = file_fingerprint(predictor.keras_path, *([fast_model] if fast_model.exists() else []))
     compute = lambda: {"probabilities": predictor.predict_proba(images)}  # noqa: E731
     return cached_arrays("test-probabilities", key, compute, cache_dir)["probabilities"]

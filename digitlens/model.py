@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlens import FAST_MODEL_PATH, IMAGE_SIDE, MAX_PIXEL, MODEL_PATH, NUM_CLASSES, NUM_PIXELS
+from digitlens import IMAGE_SIDE, MAX_PIXEL, MODEL_PATH, NUM_CLASSES, NUM_PIXELS
 
 EMBEDDING_LAYER = "embedding"
 BATCH_CHUNK = 128  # batch size of the fast interpreter; measured fastest on 2 cores (bench/predictor.py)
@@ -61,6 +61,11 @@ def as_batch(images) -> np.ndarray:
     return array
 
 
+def fast_twin(keras_path: Path | str) -> Path:
+    """Where a .keras model's fast LiteRT twin lives: beside it, same name, .tflite."""
+    return Path(keras_path).with_suffix(".tflite")
+
+
 def convert_to_fast(keras_model) -> bytes:
     """The model as a LiteRT flatbuffer with int8 weights (dynamic-range quantisation), served without TensorFlow.
 
@@ -94,7 +99,7 @@ class Predictor:
     def load(cls, path: Path | str | None = None) -> "Predictor":
         """Load the committed model (or the .keras file at path) with its fast twin beside it."""
         keras_path = Path(path) if path else MODEL_PATH
-        fast_path = keras_path.with_suffix(".tflite") if path else FAST_MODEL_PATH
+        fast_path = fast_twin(keras_path)
         if not keras_path.exists():
             raise FileNotFoundError(f"{keras_path}: no trained model there; run `python -m digitlens train`")
         if fast_path.exists():

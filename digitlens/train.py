@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from digitlens import IMAGE_SIDE, METRICS_PATH, MODEL_DIR, MODEL_PATH, analysis, data
-from digitlens.model import Predictor, build, convert_to_fast
+from digitlens.model import Predictor, build, convert_to_fast, fast_twin
 
 SEED = 20171214  # the tutorial's publication date
 EPOCHS = 30
@@ -76,7 +76,7 @@ def augment(images: tf.Tensor, labels: tf.Tensor):
 def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR) -> dict:
     """Train, then write out_dir/mnist_cnn.keras, its fast twin and metrics.json; returns the metrics."""
     model_path = Path(out_dir) / MODEL_PATH.name
-    fast_model_path = model_path.with_suffix(".tflite")
+    fast_model_path = fast_twin(model_path)
     metrics_path = Path(out_dir) / METRICS_PATH.name
 
     keras.utils.set_random_seed(SEED)
@@ -113,7 +113,7 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR) -> dict:
     # the metrics card describes the fast model, the one that serves every prediction
     predicted = Predictor.load(model_path).predict(x_test)
     matrix = analysis.confusion_matrix(y_test, predicted)
-    accuracy = float(np.trace(matrix) / matrix.sum())
+    accuracy = analysis.accuracy(matrix)
     print(f"test accuracy: {accuracy:.2%} (served fast model), {keras_accuracy:.2%} (Keras model)")
 
     metrics = {
