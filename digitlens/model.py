@@ -4,19 +4,25 @@ The saved model takes raw pixels 0-255 shaped (N, 28, 28) and scales them itself
 so training and serving cannot disagree about normalisation.
 """
 
+import json
 import threading
 from pathlib import Path
 
 import numpy as np
 
-from digitlens import IMAGE_SIDE, MAX_PIXEL, MODEL_PATH, NUM_CLASSES, NUM_PIXELS
+from digitlens import IMAGE_SIDE, MAX_PIXEL, METRICS_PATH, MODEL_PATH, NUM_CLASSES, NUM_PIXELS
 
 EMBEDDING_LAYER = "embedding"
+DIGIT_OUTPUT = "digit"  # sigmoid head: how much the image looks like any digit at all (outlier exposure)
+DEFAULT_DIGIT_THRESHOLD = 0.5  # used when the metrics card names none
 BATCH_CHUNK = 128  # batch size of the fast interpreter; measured fastest on 2 cores (bench/predictor.py)
 
 
 def build():
-    """A small VGG-style CNN: ~5.6M multiply-adds per image, fast enough for 10,000 images in well under 1 s."""
+    """A small VGG-style CNN: ~5.6M multiply-adds per image, fast enough for 10,000 images in well under 1 s.
+
+    Two outputs: the ten digit probabilities, and a digit score (is this a digit at all?) from the same embedding.
+    """
     import keras
     from keras import layers
 
@@ -31,10 +37,11 @@ def build():
     x = layers.Dropout(0.3)(x)
     x = layers.Dense(128, use_bias=False)(x)
     x = layers.BatchNormalization()(x)
-    x = layers.ReLU(name=EMBEDDING_LAYER)(x)
-    x = layers.Dropout(0.3)(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
-    return keras.Model(inputs, outputs, name="digitlens_cnn")
+    embedding = layers.ReLU(name=EMBEDDING_LAYER)(x)
+    x = layers.Dropout(0.3)(embedding)
+    probabilities = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    digit_score = layers.Dense(1, activation="sigmoid", name=DIGIT_OUTPUT)(embedding)
+    return keras.Model(inputs, [probabilities, digit_score], name="digitlens_cnn")
 
 
 def as_batch(images) -> np.ndarray:
@@ -79,25 +86,37 @@ def convert_to_fast(keras_model) -> bytes:
     return converter.convert()
 
 
-class Predictor:
-    """Probabilities for MNIST-style images through the LiteRT interpreter; safe to share between threads."""
+def digit_threshold(keras_path: Path) -> float:
+    """The not-a-digit threshold from the metrics card beside the model (chosen on held-out data by train.py)."""
+    card = keras_path.with_name(METRICS_PATH.name)
+    if not card.exists():
+        return DEFAULT_DIGIT_THRESHOLD
+    return json.loads(card.read_text()).get("not_a_digit", {}).get("threshold", DEFAULT_DIGIT_THRESHOLD)
 
-    def __init__(self, fast_model: bytes, keras_path: Path | None = None):
+
+class Predictor:
+    """Probabilities and digit scores for MNIST-style images through the LiteRT interpreter; safe to share between threads."""
+
+    def __init__(self, fast_model: bytes, keras_path: Path | None = None, digit_threshold: float = DEFAULT_DIGIT_THRESHOLD):
         from ai_edge_litert.interpreter import Interpreter
 
         self.keras_path = keras_path
+        self.digit_threshold = digit_threshold
         self._single = Interpreter(model_content=fast_model, num_threads=1)
         self._chunk = Interpreter(model_content=fast_model, num_threads=2)
         self._single.resize_tensor_input(self._single.get_input_details()[0]["index"], (1, IMAGE_SIDE, IMAGE_SIDE))
         self._chunk.resize_tensor_input(self._chunk.get_input_details()[0]["index"], (BATCH_CHUNK, IMAGE_SIDE, IMAGE_SIDE))
         for interpreter in (self._single, self._chunk):
             interpreter.allocate_tensors()
+        # the two outputs, told apart by width: ten probabilities, one digit score
+        outputs = {detail["shape"][-1]: detail["index"] for detail in self._single.get_output_details()}
+        self._outputs = [outputs[NUM_CLASSES], outputs[1]]
         self._lock = threading.Lock()
         self._keras_model = None
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> "Predictor":
-        """Load the committed model (or the .keras file at path) with its fast twin beside it."""
+        """Load the committed model (or the .keras file at path) with its fast twin and metrics card beside it."""
         keras_path = Path(path) if path else MODEL_PATH
         fast_path = fast_twin(keras_path)
         if not keras_path.exists():
@@ -106,25 +125,40 @@ class Predictor:
             fast_model = fast_path.read_bytes()
         else:
             fast_model = convert_to_fast(load_keras(keras_path))
-        return cls(fast_model, keras_path)
+        return cls(fast_model, keras_path, digit_threshold(keras_path))
 
     def predict_proba(self, images) -> np.ndarray:
         """Float32 (N, 10) probabilities for pixels 0-255; raises ValueError on anything else."""
-        batch = as_batch(images)
-        with self._lock:
-            if len(batch) == 1:
-                return self._run(self._single, batch)
-            out = np.empty((len(batch), NUM_CLASSES), np.float32)
-            for start in range(0, len(batch), BATCH_CHUNK):
-                chunk = batch[start : start + BATCH_CHUNK]
-                padded = np.zeros((BATCH_CHUNK, IMAGE_SIDE, IMAGE_SIDE), np.float32)
-                padded[: len(chunk)] = chunk
-                out[start : start + len(chunk)] = self._run(self._chunk, padded)[: len(chunk)]
-            return out
+        return self.outputs(images)[0]
 
     def predict(self, images) -> np.ndarray:
         """The most probable digit of each image."""
         return self.predict_proba(images).argmax(axis=1)
+
+    def digit_scores(self, images) -> np.ndarray:
+        """Float32 (N,) from 0 to 1: how much each image looks like a digit at all."""
+        return self.outputs(images)[1]
+
+    def is_digit(self, images) -> np.ndarray:
+        """Bool (N,): False for what the model takes for a letter, a scribble or a doodle, not a digit."""
+        return self.digit_scores(images) >= self.digit_threshold
+
+    def outputs(self, images) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities (N, 10) and digit scores (N,) in one pass, for callers that need both."""
+        batch = as_batch(images)
+        with self._lock:
+            if len(batch) == 1:
+                return self._run(self._single, batch)
+            probabilities = np.empty((len(batch), NUM_CLASSES), np.float32)
+            scores = np.empty(len(batch), np.float32)
+            for start in range(0, len(batch), BATCH_CHUNK):
+                chunk = batch[start : start + BATCH_CHUNK]
+                padded = np.zeros((BATCH_CHUNK, IMAGE_SIDE, IMAGE_SIDE), np.float32)
+                padded[: len(chunk)] = chunk
+                chunk_probabilities, chunk_scores = self._run(self._chunk, padded)
+                probabilities[start : start + len(chunk)] = chunk_probabilities[: len(chunk)]
+                scores[start : start + len(chunk)] = chunk_scores[: len(chunk)]
+            return probabilities, scores
 
     @property
     def keras_model(self):
@@ -133,11 +167,11 @@ class Predictor:
             self._keras_model = load_keras(self.keras_path)
         return self._keras_model
 
-    @staticmethod
-    def _run(interpreter, batch: np.ndarray) -> np.ndarray:
+    def _run(self, interpreter, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         interpreter.set_tensor(interpreter.get_input_details()[0]["index"], batch)
         interpreter.invoke()
-        return interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).copy()
+        probabilities, scores = (interpreter.get_tensor(index) for index in self._outputs)
+        return probabilities.copy(), scores[:, 0].copy()
 
 
 def load_keras(path: Path | str = MODEL_PATH):

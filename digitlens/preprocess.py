@@ -108,7 +108,7 @@ def crop(ink: np.ndarray) -> np.ndarray:
     return ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
 
-def to_mnist(image, stroke_widths: tuple[float, float] | None = MNIST_STROKE_WIDTH) -> np.ndarray:
+def to_mnist(image, stroke_widths: tuple[float, float] | None = None) -> np.ndarray:
     """Uint8 (28, 28) MNIST-style digit from any drawing or image; NoInkError when there is no ink.
 
     Strokes far thinner or thicker than MNIST's (a fine pen on a large drawing, a fat brush on a small one)

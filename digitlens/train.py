@@ -1,5 +1,8 @@
 """Train the CNN on MNIST with augmentation, then write the model, its fast twin and its metrics card.
 
+Besides the digits it learns from synthetic non-digits (outlier exposure, digitlens.nondigits): their target
+is "no digit" for the digit-score head and a flat distribution for the ten probabilities. The score's threshold
+is chosen on digits and non-digits held out from training, and written in the metrics card.
 Reads top to bottom: settings, data, augmentation, model, training, evaluation, artefacts.
 """
 
@@ -14,8 +17,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from digitlens import IMAGE_SIDE, METRICS_PATH, MODEL_DIR, MODEL_PATH, analysis, data
-from digitlens.model import Predictor, build, convert_to_fast, fast_twin
+from digitlens import IMAGE_SIDE, METRICS_PATH, MODEL_DIR, MODEL_PATH, NUM_CLASSES, analysis, data, nondigits
+from digitlens.model import DIGIT_OUTPUT, Predictor, build, convert_to_fast, fast_twin
 
 SEED = 20171214  # the tutorial's publication date
 EPOCHS = 30
@@ -26,8 +29,14 @@ SCALE_RANGE = (0.8, 1.15)  # digits drawn smaller or larger than MNIST's 20-pixe
 ASPECT_RANGE = (0.85, 1.15)
 MAX_SHEAR = 0.25
 MAX_SHIFT_PIXELS = 3
-THICKEN_PROBABILITY = 0.2  # pens and canvases draw thicker or thinner strokes than MNIST's
-THIN_PROBABILITY = 0.1
+# Pens draw from hairline to marker: each image gets one of these stroke changes (max/min filters of that size),
+# so that thick, soft real handwriting is read as drawn instead of being thinned first.
+STROKE_CHANGES = {"thinner": 0.1, "+1 px": 0.2, "+2 px": 0.12, "+3 px": 0.08, "+4 px": 0.04}
+SOFTEN_PROBABILITY = 0.25  # blurred edges: felt pens, enlarged low-resolution scans
+NON_DIGITS = 20_000  # synthetic non-digits mixed into each epoch, beside the 57,000 training digits
+HELD_OUT_DIGITS = 3_000  # the last training digits, kept out of training to choose the digit-score threshold
+HELD_OUT_NON_DIGITS = 3_000
+REFUSED_HELD_OUT_DIGITS = 0.003  # the threshold refuses this share of held-out digits
 
 
 def random_affine(count: int) -> tf.Tensor:
@@ -53,24 +62,42 @@ def random_affine(count: int) -> tf.Tensor:
     )
 
 
-def augment(images: tf.Tensor, labels: tf.Tensor):
-    """Random stroke thickness, then a random affine warp, on a batch of raw 0-255 images."""
+def change_strokes(x: tf.Tensor) -> tf.Tensor:
+    """Random stroke width (STROKE_CHANGES) and sometimes soft edges, on a (N, 28, 28, 1) batch of 0-255 images."""
+    grow = lambda size: tf.nn.max_pool2d(x, size, 1, "SAME")  # noqa: E731
+    variants = [-tf.nn.max_pool2d(-x, 2, 1, "SAME"), grow(2), grow(3), tf.nn.max_pool2d(grow(3), 2, 1, "SAME"), grow(5)]
+    choice = tf.random.uniform((tf.shape(x)[0], 1, 1, 1))
+    bounds = np.cumsum([0.0, *STROKE_CHANGES.values()])
+    changed = x
+    for variant, low, high in zip(variants, bounds[:-1], bounds[1:]):
+        changed = tf.where((choice >= low) & (choice < high), variant, changed)
+    x = changed
+    blurred = tf.nn.avg_pool2d(x, 3, 1, "SAME")
+    blurred = blurred * 255.0 / tf.maximum(tf.reduce_max(blurred, axis=[1, 2, 3], keepdims=True), 1.0)
+    return tf.where(tf.random.uniform((tf.shape(x)[0], 1, 1, 1)) < SOFTEN_PROBABILITY, blurred, x)
+
+
+def augment(images: tf.Tensor, targets: dict):
+    """Random strokes, then a random affine warp, on a batch of raw 0-255 images."""
     count = tf.shape(images)[0]
-    x = images[..., None]
-    thick = tf.nn.max_pool2d(x, 2, 1, "SAME")
-    thin = -tf.nn.max_pool2d(-x, 2, 1, "SAME")
-    choice = tf.random.uniform((count, 1, 1, 1))
-    x = tf.where(choice < THICKEN_PROBABILITY, thick, x)
-    x = tf.where(choice > 1 - THIN_PROBABILITY, thin, x)
     x = tf.raw_ops.ImageProjectiveTransformV3(
-        images=x,
+        images=change_strokes(images[..., None]),
         transforms=random_affine(count),
         output_shape=[IMAGE_SIDE, IMAGE_SIDE],
         fill_value=0.0,
         interpolation="BILINEAR",
         fill_mode="CONSTANT",
     )
-    return x[..., 0], labels
+    return x[..., 0], targets
+
+
+def targets(labels: np.ndarray, is_digit: bool) -> dict:
+    """One-hot probabilities and score 1 for digits; flat probabilities and score 0 for non-digits."""
+    if is_digit:
+        probabilities = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
+    else:
+        probabilities = np.full((len(labels), NUM_CLASSES), 1 / NUM_CLASSES, np.float32)
+    return {"probabilities": probabilities, DIGIT_OUTPUT: np.full((len(labels), 1), float(is_digit), np.float32)}
 
 
 def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR) -> dict:
@@ -80,17 +107,23 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR) -> dict:
     metrics_path = Path(out_dir) / METRICS_PATH.name
 
     keras.utils.set_random_seed(SEED)
-    x_train, y_train = data.load("train")
+    x_digits, y_digits = data.load("train")
     x_test, y_test = data.load("test")
+    x_held_out, x_train, y_train = x_digits[-HELD_OUT_DIGITS:], x_digits[:-HELD_OUT_DIGITS], y_digits[:-HELD_OUT_DIGITS]
+    non_digits = nondigits.generate(NON_DIGITS + HELD_OUT_NON_DIGITS, SEED)
+    held_out_non_digits, non_digits = non_digits[:HELD_OUT_NON_DIGITS], non_digits[HELD_OUT_NON_DIGITS:]
 
+    digit_targets, non_digit_targets = targets(y_train, True), targets(np.zeros(len(non_digits), int), False)
+    images = np.concatenate([x_train, non_digits]).astype(np.float32)
+    all_targets = {name: np.concatenate([digit_targets[name], non_digit_targets[name]]) for name in digit_targets}
     train = (
-        tf.data.Dataset.from_tensor_slices((x_train.astype(np.float32), y_train.astype(np.int32)))
-        .shuffle(len(x_train), seed=SEED)
+        tf.data.Dataset.from_tensor_slices((images, all_targets))
+        .shuffle(len(images), seed=SEED)
         .batch(BATCH_SIZE)
         .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
-    steps = epochs * math.ceil(len(x_train) / BATCH_SIZE)
+    steps = epochs * math.ceil(len(images) / BATCH_SIZE)
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, steps, warmup_target=PEAK_LEARNING_RATE, warmup_steps=steps // 20
     )
@@ -98,23 +131,32 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR) -> dict:
     model = build()
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss={"probabilities": "categorical_crossentropy", DIGIT_OUTPUT: "binary_crossentropy"},
+        metrics={"probabilities": "accuracy"},
     )
     model.summary()
     started = time.perf_counter()
-    model.fit(train, epochs=epochs, validation_data=(x_test, y_test), verbose=2)
+    model.fit(train, epochs=epochs, validation_data=(x_test, targets(y_test, True)), verbose=2)
     training_seconds = time.perf_counter() - started
 
-    keras_accuracy = float((model.predict(x_test, batch_size=1000, verbose=0).argmax(axis=1) == y_test).mean())
+    keras_probabilities, _ = model.predict(x_test, batch_size=1000, verbose=0)
+    keras_accuracy = float((keras_probabilities.argmax(axis=1) == y_test).mean())
     model_path.parent.mkdir(parents=True, exist_ok=True)
     model.save(model_path)
     fast_model_path.write_bytes(convert_to_fast(model))
     # the metrics card describes the fast model, the one that serves every prediction
-    predicted = Predictor.load(model_path).predict(x_test)
+    predictor = Predictor.load(model_path)
+    predicted = predictor.predict(x_test)
     matrix = analysis.confusion_matrix(y_test, predicted)
     accuracy = analysis.accuracy(matrix)
     print(f"test accuracy: {accuracy:.2%} (served fast model), {keras_accuracy:.2%} (Keras model)")
+    threshold = float(np.quantile(predictor.digit_scores(x_held_out), REFUSED_HELD_OUT_DIGITS))
+    refusals = {
+        "held_out_non_digits_refused": float((predictor.digit_scores(held_out_non_digits) < threshold).mean()),
+        "held_out_digits_refused": float((predictor.digit_scores(x_held_out) < threshold).mean()),
+        "test_digits_refused": float((predictor.digit_scores(x_test) < threshold).mean()),
+    }
+    print(f"not-a-digit threshold {threshold:.4f}: " + ", ".join(f"{name} {share:.2%}" for name, share in refusals.items()))
 
     metrics = {
         "model": model_path.name,
@@ -123,6 +165,11 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR) -> dict:
         "test_errors": int(matrix.sum() - np.trace(matrix)),
         "per_class_accuracy": {str(d): float(a) for d, a in enumerate(analysis.per_class_accuracy(matrix))},
         "confusion_matrix": matrix.tolist(),
+        "not_a_digit": {
+            "threshold": threshold,
+            "rule": f"digit score below the threshold, which refuses {REFUSED_HELD_OUT_DIGITS:.1%} of held-out training digits",
+            **refusals,
+        },
         "parameters": model.count_params(),
         "training": {
             "seed": SEED,
@@ -135,9 +182,12 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR) -> dict:
                 "aspect_range": ASPECT_RANGE,
                 "max_shear": MAX_SHEAR,
                 "max_shift_pixels": MAX_SHIFT_PIXELS,
-                "thicken_probability": THICKEN_PROBABILITY,
-                "thin_probability": THIN_PROBABILITY,
+                "stroke_changes": STROKE_CHANGES,
+                "soften_probability": SOFTEN_PROBABILITY,
             },
+            "training_digits": len(x_train),
+            "synthetic_non_digits": len(non_digits),
+            "non_digit_fonts": [path.name for path in nondigits.training_fonts()] + ["Pillow's built-in font"],
             "seconds": round(training_seconds, 1),
             "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
         },

@@ -1,0 +1,122 @@
+"""Synthetic things that are not digits, for teaching the model to say "that's not a digit" (outlier exposure).
+
+Letters and signs from the fonts this machine has, scribbles, doodles, dots, lines and blobs, drawn large,
+then brought to MNIST's form by the same `to_mnist` as every real input. Shapes a person could fairly read
+as a digit (O, I, l, S, Z, a plain ring, a vertical bar) are left out: refusing them would refuse real digits.
+"""
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from digitlens.preprocess import NoInkError, to_mnist
+
+CANVAS = 112  # pixels; drawn at four times MNIST's size, then reduced like any input
+TRAINING_FONT_DIRS = ["/usr/share/fonts/truetype/dejavu"]  # in Debian's base image; held-out checks use other fonts
+GLYPHS = "ACEFHKMNPRTUVWXYacdefhkmnprtuvwxy#%&*+<=>?@$!€£¥§¶©®✓✗→←↑↓♥★☺☹"
+KINDS = ("glyph", "scribble", "doodle", "dots", "lines", "blob", "word")
+
+
+def training_fonts() -> list[Path]:
+    """TrueType fonts for the glyphs: DejaVu where installed (Pillow's built-in font is always added)."""
+    return sorted(path for folder in TRAINING_FONT_DIRS for path in Path(folder).glob("*.ttf"))
+
+
+def render(rng: np.random.Generator, kind: str, fonts: list[Path]) -> Image.Image:
+    """One non-digit of the given kind, white on black, CANVAS pixels square."""
+    image = Image.new("L", (CANVAS, CANVAS), 0)
+    pen = ImageDraw.Draw(image)
+    width = int(rng.integers(2, 12))
+    if kind in ("glyph", "word"):
+        text = "".join(rng.choice(list(GLYPHS[:40]), size=int(rng.integers(2, 4)))) if kind == "word" else str(rng.choice(list(GLYPHS)))
+        size = int(rng.integers(50, 90)) if kind == "glyph" else int(rng.integers(28, 44))
+        choice = int(rng.integers(len(fonts) + 1))
+        font = ImageFont.truetype(str(fonts[choice]), size) if choice < len(fonts) else ImageFont.load_default(size)
+        pen.text((CANVAS / 2, CANVAS / 2), text, fill=255, font=font, anchor="mm", stroke_width=int(rng.integers(0, 3)), stroke_fill=255)
+        return image.rotate(float(rng.uniform(-15, 15)), resample=Image.Resampling.BILINEAR)
+    if kind == "scribble":
+        for _ in range(int(rng.integers(1, 3))):
+            steps = rng.normal(0, 18, (int(rng.integers(6, 24)), 2)).cumsum(axis=0)
+            points = steps - steps.mean(axis=0) + CANVAS / 2 + rng.normal(0, 10, 2)
+            pen.line([tuple(p) for p in points.clip(4, CANVAS - 4)], fill=255, width=width, joint="curve")
+        return image
+    if kind == "dots":
+        for _ in range(int(rng.integers(1, 5))):
+            x, y = rng.uniform(15, CANVAS - 15, 2)
+            radius = rng.uniform(3, 14)
+            pen.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
+        return image
+    if kind == "lines":
+        # near-horizontal lines (a dash, =, hatching); a lone near-vertical line is a 1 and is left out
+        angle = np.radians(rng.uniform(-40, 40) + (90 * int(rng.integers(2)) if rng.random() < 0.3 else 0))
+        count = int(rng.integers(1, 4)) if abs(np.degrees(angle)) < 45 else int(rng.integers(2, 4))
+        direction, normal = np.array([np.cos(angle), np.sin(angle)]), np.array([-np.sin(angle), np.cos(angle)])
+        length, gap = rng.uniform(40, 95), rng.uniform(12, 25)
+        for index in range(count):
+            centre = CANVAS / 2 + normal * gap * (index - (count - 1) / 2)
+            start, end = centre - direction * length / 2, centre + direction * length / 2
+            pen.line([tuple(start), tuple(end)], fill=255, width=width)
+        return image
+    if kind == "blob":
+        count = int(rng.integers(5, 10))
+        angles = np.sort(rng.uniform(0, 2 * np.pi, count))
+        radii = rng.uniform(15, 45, count)
+        pen.polygon([(CANVAS / 2 + r * np.cos(a), CANVAS / 2 + r * np.sin(a)) for r, a in zip(radii, angles)], fill=255)
+        return image
+    doodle(rng, pen, width)
+    return image
+
+
+def doodle(rng: np.random.Generator, pen: ImageDraw.ImageDraw, width: int) -> None:
+    """A small drawing: a cross, a star, a house, a face, a grid, a zigzag, a spiral, a triangle, a box, a heart."""
+    c, r = CANVAS / 2, rng.uniform(25, 45)
+    shape = rng.integers(10)
+    if shape == 0:  # X
+        pen.line([(c - r, c - r), (c + r, c + r)], fill=255, width=width)
+        pen.line([(c - r, c + r), (c + r, c - r)], fill=255, width=width)
+    elif shape == 1:  # five-pointed star
+        points = [(c + r * np.sin(a), c - r * np.cos(a)) for a in np.radians(np.arange(0, 720 + 1, 144))]
+        pen.line(points, fill=255, width=width, joint="curve")
+    elif shape == 2:  # house
+        pen.line([(c - r, c + r), (c - r, c), (c, c - r), (c + r, c), (c + r, c + r), (c - r, c + r)], fill=255, width=width)
+    elif shape == 3:  # face
+        pen.ellipse((c - r, c - r, c + r, c + r), outline=255, width=width)
+        for dx in (-r / 2.5, r / 2.5):
+            pen.ellipse((c + dx - 4, c - r / 3 - 4, c + dx + 4, c - r / 3 + 4), fill=255)
+        pen.arc((c - r / 2, c - r / 4, c + r / 2, c + r / 2), 20, 160, fill=255, width=max(2, width // 2))
+    elif shape == 4:  # grid, #
+        for offset in (-r / 3, r / 3):
+            pen.line([(c - r, c + offset), (c + r, c + offset)], fill=255, width=width)
+            pen.line([(c + offset, c - r), (c + offset, c + r)], fill=255, width=width)
+    elif shape == 5:  # zigzag
+        xs = np.linspace(c - r, c + r, int(rng.integers(4, 9)))
+        pen.line([(x, c + (r / 3) * (-1) ** i) for i, x in enumerate(xs)], fill=255, width=width)
+    elif shape == 6:  # spiral
+        t = np.linspace(0, rng.uniform(3, 6) * np.pi, 80)
+        pen.line([(c + r * s / t[-1] * np.cos(s), c + r * s / t[-1] * np.sin(s)) for s in t], fill=255, width=width)
+    elif shape == 7:  # triangle
+        pen.polygon([(c, c - r), (c + r, c + r * 0.8), (c - r, c + r * 0.8)], outline=255, width=width)
+    elif shape == 8:  # box, perhaps crossed
+        pen.rectangle((c - r, c - r * 0.8, c + r, c + r * 0.8), outline=255, width=width)
+        if rng.random() < 0.5:
+            pen.line([(c - r, c - r * 0.8), (c + r, c + r * 0.8)], fill=255, width=width)
+    else:  # heart
+        t = np.linspace(0, 2 * np.pi, 80)
+        x, y = 16 * np.sin(t) ** 3, 13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t)
+        pen.line(list(zip(c + x * r / 17, c - y * r / 17)), fill=255, width=width, joint="curve")
+
+
+def generate(count: int, seed: int, fonts: list[Path] | None = None) -> np.ndarray:
+    """Uint8 (count, 28, 28) non-digits in MNIST's form, kinds in equal shares, reproducible from the seed."""
+    rng = np.random.default_rng(seed)
+    fonts = training_fonts() if fonts is None else fonts
+    out = np.empty((count, 28, 28), np.uint8)
+    made = 0
+    while made < count:
+        try:
+            out[made] = to_mnist(np.asarray(render(rng, KINDS[made % len(KINDS)], fonts)))
+        except NoInkError:  # a glyph this font lacks draws nothing
+            continue
+        made += 1
+    return out
