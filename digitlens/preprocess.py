@@ -1,25 +1,42 @@
-"""Turn a drawing or a photo of a digit into the 28x28 image the model expects, the way MNIST made its digits.
+"""Turn a drawing, a photo or a scan of a digit (or of a number) into the 28x28 images the model expects.
 
 MNIST fitted each digit's bounding box into 20x20 pixels (keeping the aspect ratio, anti-aliased)
 and placed it in a 28x28 field by its centre of mass. Doing the same here is what makes a digit
 drawn anywhere, at any size, look like the digits the model learnt from.
+
+Photos need more first: the paper is estimated (its tint, the light falling across it, shadows) and
+divided out, ruled or squared lines are taken away, and of what is left the digit is chosen, not a speck,
+the page edge or a shadow. Strokes are kept as wide as they were drawn: the model learnt every width.
 """
 
 import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
 from digitlens import IMAGE_SIDE, MAX_PIXEL
 
 DIGIT_BOX = 20  # MNIST's bounding box for the digit inside the 28x28 field
-INK_THRESHOLD = 0.2  # share of the darkest-to-brightest range below which a pixel counts as background
-MIN_INK_CONTRAST = 32  # 0-255 levels; flatter images hold no digit
+INK_THRESHOLD = 0.2  # share of the strongest ink below which a pixel counts as paper
+MIN_INK_CONTRAST = 32 / MAX_PIXEL  # flatter images hold no digit
 MAX_IMAGE_PIXELS = 40_000_000
+DECODED_SIDE = 1024  # photos are decoded at about this size (JPEG draft mode): 12 MP in ~20 ms instead of ~200
+WORK_SIDE = 512  # the ink is looked for at this size: a digit over a fifth of the frame keeps 100+ pixels
+PAPER_SIDE = 128  # the paper is estimated at this size: light and shadows vary slowly
+PAPER_WINDOW = 0.35  # of the image side: strokes narrower than this are ink, broader dark areas are shadow
+RULED_LINE_LENGTH = 0.75  # of the image side: ruled lines run from edge to edge, a digit's strokes do not
+RULED_LINE_STRETCH = 0.25  # of the image side: a line's strength is measured over this much of it
+RULED_LINE_SLACK = 5  # pixels a ruled line may drift over its length (the photo is not quite straight)
+FAINT_LINE = 0.6  # of the strongest ink: a lone long line fainter than this is ruling, not a 1 filling the frame
+LINE_PRESENCE = 0.04  # ink level below which no line is there
 SPECK_SHARE = 0.02
-MNIST_STROKE_WIDTH = (2.2, 3.4)  # pixels in 28x28, 10th-85th percentile of MNIST training digits
+NEAR_DIGIT = 0.35  # of the digit's size: ink this close to the largest mark belongs to the same digit
+INSIDE_SHARE = 0.15  # a mark clear of the border is preferred to a larger one touching it, unless this much smaller
+PAGE_EDGE_SPAN = 0.9  # a mark spanning this share of the image along an edge is the page's edge or a shadow
+MIN_SPLIT_ASPECT = 1.15  # width/height above which a piece of ink in a number holds touching digits
+DIGIT_ASPECT = 0.7  # typical width/height of one handwritten digit, to guess how many touch
 NO_INK_MESSAGE = "no digit found: the image is blank; draw or upload a digit first"
 
 
@@ -32,7 +49,11 @@ class ImageError(ValueError):
 
 
 def read_image(source) -> np.ndarray:
-    """Decode a PNG/JPEG/... from a path, bytes or a binary file into an array; ImageError if it cannot."""
+    """Decode a PNG/JPEG/... from a path, bytes or a binary file into an array; ImageError if it cannot.
+
+    Large photos are decoded reduced (JPEG's draft mode, then a box filter) to about DECODED_SIDE pixels,
+    and turned upright as the camera's EXIF tag says.
+    """
     name = str(source) if isinstance(source, (str, Path)) else "the upload"
     if isinstance(source, bytes):
         source = io.BytesIO(source)
@@ -40,7 +61,11 @@ def read_image(source) -> np.ndarray:
         image = Image.open(source)
         if image.width * image.height > MAX_IMAGE_PIXELS:
             raise ImageError(f"{name}: image of {image.width}x{image.height} pixels is too large (limit {MAX_IMAGE_PIXELS:,})")
-        image.load()
+        scale = DECODED_SIDE / max(image.size)
+        if scale < 1:
+            image.draft(image.mode, (round(image.width * scale), round(image.height * scale)))
+        image = ImageOps.exif_transpose(image)
+        image.thumbnail((DECODED_SIDE, DECODED_SIDE), Image.Resampling.BOX)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as error:
         raise ImageError(f"{name}: not a readable image (PNG, JPEG, ...): {error}") from None
     has_alpha = "A" in image.getbands() or "transparency" in image.info
@@ -50,13 +75,31 @@ def read_image(source) -> np.ndarray:
 def ink_map(image) -> np.ndarray:
     """Float (H, W) ink strength 0-1 from a grayscale, gray+alpha, RGB or RGBA array of either polarity.
 
-    Transparent pixels are background (a canvas draws on a transparent layer); otherwise ink is whatever
-    differs from the paper, the median of the border, so light-on-dark and dark-on-light both work.
+    Transparent pixels are background (a canvas draws on a transparent layer). Otherwise the paper is
+    estimated and divided out, so ink in a shadow counts as much as ink in full light, and ruled lines go.
     """
+    gray, alpha = gray_and_alpha(image)
+    if alpha is not None:
+        ink = alpha / MAX_PIXEL
+    else:
+        gray = reduce(gray, WORK_SIDE)
+        ink = remove_ruled_lines(ink_against_paper(gray if dark_is_ink(gray) else MAX_PIXEL - gray))
+    strongest = ndimage.gaussian_filter(ink, 1).max() if min(ink.shape) > 8 else ink.max()
+    if strongest < MIN_INK_CONTRAST:
+        raise NoInkError(NO_INK_MESSAGE)
+    ink = np.clip(ink / strongest, 0, 1)
+    ink[ink < INK_THRESHOLD] = 0
+    return drop_specks(ink)
+
+
+def gray_and_alpha(image) -> tuple[np.ndarray, np.ndarray | None]:
+    """Float gray levels (H, W) and the alpha channel when it says where the strokes are (some pixels transparent)."""
     array = np.asarray(image, dtype=np.float32)
+    alpha = None
     if array.ndim == 3 and array.shape[2] in (2, 4):
-        alpha = array[..., -1]
-        array = alpha if alpha.min() < MAX_PIXEL else array[..., :-1]
+        if array[..., -1].min() < MAX_PIXEL:
+            alpha = array[..., -1]
+        array = array[..., :-1]
     if array.ndim == 3 and array.shape[2] == 3:
         array = array @ np.array([0.299, 0.587, 0.114], np.float32)
     elif array.ndim == 3 and array.shape[2] == 1:
@@ -65,14 +108,62 @@ def ink_map(image) -> np.ndarray:
         raise ValueError(f"expected an image array (H, W), (H, W, 3) or (H, W, 4), got shape {np.shape(image)}")
     if not np.isfinite(array).all():
         raise ValueError("expected finite pixel values, got NaN or infinity")
-    paper = np.median(np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]]))
-    ink = np.abs(array - paper)
-    strongest = ink.max()
-    if strongest < MIN_INK_CONTRAST:
-        raise NoInkError(NO_INK_MESSAGE)
-    ink /= strongest
-    ink[ink < INK_THRESHOLD] = 0
-    return drop_specks(ink)
+    return array, alpha
+
+
+def reduce(gray: np.ndarray, side: int) -> np.ndarray:
+    """The image shrunk (area average) so its longer side is at most side pixels."""
+    scale = side / max(gray.shape)
+    if scale >= 1:
+        return gray
+    size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+    return np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.BOX))
+
+
+def dark_is_ink(gray: np.ndarray) -> bool:
+    """True for dark ink on light paper: the tail of rare values lies below the typical (paper) level."""
+    low, paper, high = np.percentile(gray, [0.5, 50, 99.5])
+    return paper - low >= high - paper
+
+
+def ink_against_paper(brightness: np.ndarray) -> np.ndarray:
+    """Ink 0-1 where the image is darker than the paper around it, relative to that paper (light divided out).
+
+    The paper is the image with every dark mark narrower than PAPER_WINDOW closed over (a grey closing at low
+    resolution): it follows tint, light gradients and shadows, which are broader than a stroke. Beyond the
+    image the paper is taken to go on as at its edge, so a shadow cut off by the frame still counts as broad.
+    """
+    small = reduce(brightness, PAPER_SIDE)
+    window = max(3, round(PAPER_WINDOW * min(small.shape)))
+    padded = np.pad(small, window, mode="edge")
+    paper_small = ndimage.grey_closing(padded, size=(window, window))[window:-window, window:-window]
+    paper = np.asarray(Image.fromarray(paper_small).resize(brightness.shape[::-1], Image.Resampling.BILINEAR))
+    return np.clip((paper - brightness) / np.maximum(paper, 1), 0, 1).astype(np.float32)
+
+
+def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
+    """Take away ruled or squared paper: straight horizontal or vertical lines running nearly edge to edge.
+
+    Lines are taken away when there are several in one direction, or one fainter than the writing (a digit
+    filling the frame can be a long line too). Each line's strength is measured along a shorter stretch, so
+    a line darker in a shadow goes too, and where a stroke crosses or rides on it, what is stronger stays.
+    """
+    lines = np.zeros_like(ink)
+    for axis in (0, 1):
+        length = round(RULED_LINE_LENGTH * ink.shape[axis])
+        if length < 4 * RULED_LINE_SLACK:
+            continue
+        across, along, stretch = [1, 1], [1, 1], [1, 1]
+        across[1 - axis], along[axis], stretch[axis] = RULED_LINE_SLACK, length, round(RULED_LINE_STRETCH * ink.shape[axis])
+        band = ndimage.grey_dilation(ink, size=across)  # a slightly slanted line still fills one straight band
+        labels, count = ndimage.label(ndimage.grey_opening(band, size=along) > LINE_PRESENCE)
+        if count == 0:
+            continue
+        local = np.minimum(ndimage.grey_opening(band, size=stretch), ink)
+        strengths = ndimage.maximum(local, labels, index=np.arange(1, count + 1))
+        ruling = np.ones(count, bool) if count >= 2 else strengths < FAINT_LINE * ink.max()
+        lines = np.maximum(lines, np.where(np.concatenate([[False], ruling])[labels], local, 0))
+    return np.clip(ink - lines, 0, 1)
 
 
 def drop_specks(ink: np.ndarray) -> np.ndarray:
@@ -85,20 +176,52 @@ def drop_specks(ink: np.ndarray) -> np.ndarray:
     return np.where(keep[components], ink, 0)
 
 
-def stroke_width(ink: np.ndarray) -> float:
-    """Mean stroke width in pixels: a stroke w wide has mean distance-to-edge w/4 (+0.5 for pixel centres)."""
-    inside = ink > 0.5
-    if not inside.any():
-        return 0.0
-    return float(4 * (ndimage.distance_transform_edt(inside)[inside].mean() - 0.5))
+def marks(ink: np.ndarray) -> list[dict]:
+    """The separate marks of ink (connected pieces), each with its mask slice, bounding box and mass."""
+    components, count = ndimage.label(ink > 0, structure=np.ones((3, 3)))
+    found = []
+    for label, box in enumerate(ndimage.find_objects(components), start=1):
+        mask = components[box] == label
+        found.append({"box": box, "mask": mask, "mass": float(ink[box][mask].sum())})
+    return found
 
 
-def with_stroke_width(ink: np.ndarray, width: float) -> np.ndarray:
-    """Redraw the ink with strokes of the given mean width, growing or shrinking every edge alike (anti-aliased)."""
-    inside = ink > 0.5
-    signed = ndimage.distance_transform_edt(inside) - ndimage.distance_transform_edt(~inside)
-    edge_distance = np.where(inside, signed - 0.5, signed + 0.5)
-    return np.clip(edge_distance + (width - stroke_width(ink)) / 2 + 0.5, 0, 1).astype(np.float32)
+def is_page_edge(mark: dict, shape: tuple[int, int]) -> bool:
+    """A mark that runs along most of an image edge is the paper's edge or a shadow, not writing."""
+    rows, cols = mark["box"]
+    touches_side = rows.start == 0 or rows.stop == shape[0]
+    touches_end = cols.start == 0 or cols.stop == shape[1]
+    spans_wide = cols.stop - cols.start >= PAGE_EDGE_SPAN * shape[1]
+    spans_tall = rows.stop - rows.start >= PAGE_EDGE_SPAN * shape[0]
+    return (touches_side and spans_wide) or (touches_end and spans_tall)
+
+
+def select_digit(ink: np.ndarray) -> np.ndarray:
+    """Keep the digit and every mark close to it (a 5's flag), not a page edge or a shadow in a corner.
+
+    The digit is the strongest mark clear of the image's border, unless all clear of it are slight: then
+    the digit itself was cropped tightly.
+    """
+    found = [mark for mark in marks(ink) if not is_page_edge(mark, ink.shape)] or marks(ink)
+    if not found:
+        raise NoInkError(NO_INK_MESSAGE)
+    main = max(found, key=lambda mark: mark["mass"])
+    inside = [mark for mark in found if not touches_border(mark, ink.shape)]
+    if inside and max(mark["mass"] for mark in inside) >= INSIDE_SHARE * main["mass"]:
+        main = max(inside, key=lambda mark: mark["mass"])
+    (top, bottom), (left, right) = ((s.start, s.stop) for s in main["box"])
+    reach = NEAR_DIGIT * max(bottom - top, right - left)
+    kept = np.zeros(ink.shape, bool)
+    for mark in found:
+        rows, cols = mark["box"]
+        if rows.start < bottom + reach and rows.stop > top - reach and cols.start < right + reach and cols.stop > left - reach:
+            kept[mark["box"]] |= mark["mask"]
+    return np.where(kept, ink, 0)
+
+
+def touches_border(mark: dict, shape: tuple[int, int]) -> bool:
+    rows, cols = mark["box"]
+    return rows.start == 0 or cols.start == 0 or rows.stop == shape[0] or cols.stop == shape[1]
 
 
 def crop(ink: np.ndarray) -> np.ndarray:
@@ -108,28 +231,68 @@ def crop(ink: np.ndarray) -> np.ndarray:
     return ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
 
-def to_mnist(image, stroke_widths: tuple[float, float] | None = None) -> np.ndarray:
-    """Uint8 (28, 28) MNIST-style digit from any drawing or image; NoInkError when there is no ink.
-
-    Strokes far thinner or thicker than MNIST's (a fine pen on a large drawing, a fat brush on a small one)
-    are first brought into stroke_widths, MNIST's range (None keeps them as drawn).
-    """
-    ink = crop(ink_map(image))
+def mnist_field(ink: np.ndarray) -> np.ndarray:
+    """Uint8 (28, 28): the ink's bounding box fitted into 20x20 (aspect kept, anti-aliased), centred by mass."""
+    ink = crop(ink)
     scale = DIGIT_BOX / max(ink.shape)
-    width = stroke_width(ink) * scale
-    if stroke_widths and not stroke_widths[0] <= width <= stroke_widths[1]:
-        target = float(np.clip(width, *stroke_widths))
-        ink = np.pad(ink, int(np.ceil(target / scale)))
-        ink = crop(with_stroke_width(ink, target / scale))
-        scale = DIGIT_BOX / max(ink.shape)
-    height, width = ink.shape
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
     box = np.asarray(Image.fromarray(ink * MAX_PIXEL).resize(size, Image.Resampling.LANCZOS)).clip(0, MAX_PIXEL)
     ys, xs = np.indices(box.shape)
     total = box.sum()
+    if total <= 0:
+        raise NoInkError(NO_INK_MESSAGE)
     centre_y, centre_x = (ys * box).sum() / total, (xs * box).sum() / total
     top = min(max(int(round(IMAGE_SIDE / 2 - centre_y)), 0), IMAGE_SIDE - box.shape[0])
     left = min(max(int(round(IMAGE_SIDE / 2 - centre_x)), 0), IMAGE_SIDE - box.shape[1])
     field = np.zeros((IMAGE_SIDE, IMAGE_SIDE), np.float32)
     field[top : top + box.shape[0], left : left + box.shape[1]] = box
     return field.round().astype(np.uint8)
+
+
+def to_mnist(image) -> np.ndarray:
+    """Uint8 (28, 28) MNIST-style digit from any drawing or image; NoInkError when there is no ink."""
+    return mnist_field(select_digit(ink_map(image)))
+
+
+def to_mnist_sequence(image) -> np.ndarray:
+    """Uint8 (K, 28, 28): the digits of a number, left to right, each made the MNIST way.
+
+    Marks above or below one another are one digit (a 5's flag over its body, a 4 drawn in two strokes);
+    a piece much wider than a digit is cut where its ink is thinnest into as many digits as its width suggests.
+    """
+    ink = ink_map(image)
+    pieces = digit_pieces([mark for mark in marks(ink) if not is_page_edge(mark, ink.shape)], ink)
+    if not pieces:
+        raise NoInkError(NO_INK_MESSAGE)
+    height = max(piece.shape[0] for piece in map(crop, pieces))
+    return np.stack([mnist_field(part) for piece in pieces for part in split_touching(crop(piece), height) if part.any()])
+
+
+def digit_pieces(found: list[dict], ink: np.ndarray) -> list[np.ndarray]:
+    """The ink of each digit, left to right: a mark whose middle lies within the previous piece's span joins it."""
+    pieces, spans = [], []
+    for mark in sorted(found, key=lambda mark: mark["box"][1].start):
+        cols = mark["box"][1]
+        middle = (cols.start + cols.stop) / 2
+        if spans and spans[-1][0] <= middle <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], cols.stop))
+        else:
+            pieces.append(np.zeros(ink.shape, np.float32))
+            spans.append((cols.start, cols.stop))
+        pieces[-1][mark["box"]] += np.where(mark["mask"], ink[mark["box"]], 0)
+    return pieces
+
+
+def split_touching(piece: np.ndarray, height: int) -> list[np.ndarray]:
+    """The piece cut into the digits it holds: where it is wider than one digit, at the columns of least ink."""
+    width = piece.shape[1]
+    if width <= MIN_SPLIT_ASPECT * height:
+        return [piece]
+    count = max(2, round(width / (DIGIT_ASPECT * height)))
+    profile = ndimage.uniform_filter1d(piece.sum(axis=0), size=3)
+    cuts, step = [0], width / count
+    for index in range(1, count):
+        low, high = int((index - 0.3) * step), int((index + 0.3) * step)
+        cuts.append(low + int(np.argmin(profile[low:high])))
+    cuts.append(width)
+    return [piece[:, start:stop] for start, stop in zip(cuts, cuts[1:])]

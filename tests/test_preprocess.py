@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digitlens.preprocess import ImageError, NoInkError, read_image, stroke_width, to_mnist
+from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist
 from digitlens.strokes import draw, random_drawing
 
 
@@ -53,10 +53,10 @@ def test_canvas_rgba_equals_grayscale():
     assert np.array_equal(to_mnist(draw(8)), to_mnist(draw(8, rgba=False)))
 
 
-@pytest.mark.parametrize("pen", [4, 40])
-def test_thin_and_thick_strokes_end_up_with_mnist_width(pen):
-    digit = to_mnist(draw(4, width=pen))
-    assert 2.0 <= stroke_width(digit / 255) <= 3.8
+def test_strokes_keep_the_width_they_were_drawn_with():
+    """The model learnt every pen from hairline to marker: preprocessing must not thin or thicken strokes."""
+    thin, thick = (to_mnist(draw(4, width=pen)) for pen in (6, 40))
+    assert (thick > 127).sum() > 1.8 * (thin > 127).sum()
 
 
 def test_mnist_digit_stays_close_to_itself(test_set):
