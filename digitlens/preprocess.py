@@ -35,8 +35,8 @@ SPECK_SHARE = 0.02
 NEAR_DIGIT = 0.35  # of the digit's size: ink this close to the largest mark belongs to the same digit
 INSIDE_SHARE = 0.15  # a mark clear of the border is preferred to a larger one touching it, unless this much smaller
 PAGE_EDGE_SPAN = 0.9  # a mark spanning this share of the image along an edge is the page's edge or a shadow
-MIN_SPLIT_ASPECT = 1.15  # width/height above which a piece of ink in a number holds touching digits
-DIGIT_ASPECT = 0.7  # typical width/height of one handwritten digit, to guess how many touch
+MIN_SPLIT_ASPECT = 1.3  # width/height above which a piece of ink in a number holds touching digits
+DIGIT_ASPECT = 0.75  # typical width/height of one handwritten digit, to guess how many touch
 NO_INK_MESSAGE = "no digit found: the image is blank; draw or upload a digit first"
 
 

@@ -34,12 +34,16 @@ def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, access_log:
 
 
 def export_savedmodel(directory: Path | str, keras_path: Path | str = MODEL_PATH) -> Path:
-    """Write the Keras model as a SavedModel whose `serving_default` takes float32 (None, 28, 28) pixels 0-255."""
+    """Write the Keras model as a SavedModel whose `serving_default` takes float32 (None, 28, 28) pixels 0-255
+    and returns named outputs: `probabilities` (None, 10) and `digit_score` (None, 1)."""
+    import keras
     import tensorflow as tf
 
     from digitlens.model import load_keras
 
     keras_model = load_keras(keras_path)
+    probabilities, digit_score = keras_model.outputs
+    named = keras.Model(keras_model.inputs, {"probabilities": probabilities, "digit_score": digit_score})
     input_signature = [tf.TensorSpec((None, IMAGE_SIDE, IMAGE_SIDE), tf.float32, name="pixels")]
-    keras_model.export(str(directory), format="tf_saved_model", input_signature=input_signature, verbose=False)
+    named.export(str(directory), format="tf_saved_model", input_signature=input_signature, verbose=False)
     return Path(directory)

@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from digitlens import METRICS_PATH, MODEL_PATH
-from digitlens.model import Predictor
+from digitlens import METRICS_PATH, MODEL_PATH, nondigits
+from digitlens.model import Predictor, fast_twin
 
 
 def test_committed_model_reaches_99_5_percent_on_mnist_test(predictor, test_set):
@@ -15,12 +15,33 @@ def test_committed_model_reaches_99_5_percent_on_mnist_test(predictor, test_set)
 
 
 def test_fast_path_agrees_with_keras(predictor, test_set):
-    """The fast twin has int8 weights: the same digits, probabilities within a few points."""
+    """The fast twin has int8 weights: the same digits and the same refusals, probabilities within a few points."""
     images, _ = test_set
-    keras_probabilities = predictor.keras_model.predict(images, batch_size=1000, verbose=0)
-    fast_probabilities = predictor.predict_proba(images)
+    keras_probabilities, keras_scores = predictor.keras_model.predict(images, batch_size=1000, verbose=0)
+    fast_probabilities, fast_scores = predictor.outputs(images)
     assert (fast_probabilities.argmax(axis=1) == keras_probabilities.argmax(axis=1)).mean() >= 0.999
     assert np.abs(fast_probabilities - keras_probabilities).max() < 0.05
+    threshold = predictor.digit_threshold
+    assert ((fast_scores >= threshold) == (keras_scores[:, 0] >= threshold)).mean() >= 0.999
+
+
+def test_mnist_test_digits_are_taken_for_digits(predictor, test_set):
+    images, _ = test_set
+    assert predictor.is_digit(images).mean() >= 0.99
+
+
+def test_non_digits_are_refused(predictor):
+    """Letters, signs, scribbles and doodles drawn by the generator with a seed training never used."""
+    refused = ~predictor.is_digit(nondigits.generate(700, seed=99))
+    assert refused.mean() >= 0.9
+
+
+def test_threshold_comes_from_the_metrics_card(tmp_path):
+    copy = tmp_path / "copy.keras"
+    copy.write_bytes(MODEL_PATH.read_bytes())
+    fast_twin(copy).write_bytes(fast_twin(MODEL_PATH).read_bytes())
+    (tmp_path / "metrics.json").write_text(json.dumps({"not_a_digit": {"threshold": 0.123}}))
+    assert Predictor.load(copy).digit_threshold == 0.123
 
 
 @pytest.mark.parametrize(

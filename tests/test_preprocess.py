@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist
-from digitlens.strokes import draw, random_drawing
+from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist, to_mnist_sequence
+from digitlens.strokes import DIGIT_STROKES, draw, random_drawing
+from photos import jpeg_bytes, paper_photo
 
 
 def centre_of_mass(image):
@@ -110,3 +111,108 @@ def test_random_drawings_are_read_right(predictor):
     images = np.stack([to_mnist(image) for image, _ in drawings])
     labels = np.array([digit for _, digit in drawings])
     assert (predictor.predict(images) == labels).mean() >= 0.97
+
+
+# --- Photos of paper ---
+
+
+def drawn_ink(digit, size=400, box=(0.3, 0.25, 0.65, 0.75), width=14):
+    """The digit's strokes as float ink 0-1 on a size x size page."""
+    return draw(digit, size=size, box=box, width=width, rgba=False) / 255
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [
+        {"light_gradient": 0.5},
+        {"shadow_corner": True},
+        {"ruled_every": 40},
+        {"ruled_every": 40, "shadow_corner": True, "ink_colour": (110, 110, 110)},
+    ],
+    ids=["light gradient", "shadow over a corner", "ruled paper", "pencil on ruled paper in shadow"],
+)
+def test_photo_of_paper_gives_the_same_digit_as_the_clean_drawing(conditions):
+    clean = to_mnist(drawn_ink(5) * 255)
+    photo = to_mnist(paper_photo(drawn_ink(5), **conditions))
+    assert np.abs(photo.astype(int) - clean.astype(int)).mean() < 12
+    assert ink_box(photo) == pytest.approx(ink_box(clean), abs=2)
+
+
+def test_shadow_is_not_taken_for_ink():
+    photo = paper_photo(drawn_ink(1, box=(0.2, 0.2, 0.45, 0.6)), shadow_corner=True, light_gradient=0.4)
+    digit = to_mnist(photo)
+    _, width = ink_box(digit)
+    assert width <= 12  # a 1, not a 1 joined to a blob in the corner
+
+
+def test_page_edge_against_a_dark_table_is_not_the_digit():
+    page = drawn_ink(7, size=300, box=(0.35, 0.3, 0.65, 0.7))
+    photo = paper_photo(page)
+    photo[:, 250:] = 40  # the table beyond the page's right edge
+    clean = to_mnist(page * 255)
+    assert np.abs(to_mnist(photo).astype(int) - clean.astype(int)).mean() < 12
+
+
+def test_a_large_jpeg_is_decoded_reduced_and_reads_like_a_small_one():
+    page = drawn_ink(3, size=3000, box=(0.35, 0.3, 0.6, 0.7), width=90)
+    big = read_image(jpeg_bytes(paper_photo(page)))
+    assert max(big.shape[:2]) <= 1024
+    small = to_mnist(drawn_ink(3, size=500, box=(0.35, 0.3, 0.6, 0.7), width=15) * 255)
+    assert np.abs(to_mnist(big).astype(int) - small.astype(int)).mean() < 12
+
+
+def test_photo_taken_sideways_is_turned_upright_by_its_exif_tag():
+    image = Image.fromarray(paper_photo(drawn_ink(7, size=300)))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the camera was turned; viewers rotate the picture 90 degrees clockwise
+    buffer = io.BytesIO()
+    image.rotate(90, expand=True).save(buffer, format="JPEG", exif=exif)
+    upright = read_image(buffer.getvalue())
+    assert np.abs(to_mnist(upright).astype(int) - to_mnist(np.asarray(image)).astype(int)).mean() < 12
+
+
+# --- Numbers ---
+
+
+def number_drawing(digits, size=(700, 280), pen=16, gap=30, aspect=0.65):
+    """RGBA canvas with the digits' strokes side by side (gap pixels apart, negative to touch), like the wide canvas."""
+    width, height = size
+    digit_height = 0.7 * height
+    digit_width = aspect * digit_height
+    left = (width - len(digits) * digit_width - (len(digits) - 1) * gap) / 2
+    canvas = np.zeros((height, width, 4), np.uint8)
+    for index, digit in enumerate(digits):
+        x = left + index * (digit_width + gap)
+        box = (x / width, 0.15 * height / width, (x + digit_width) / width, 0.85 * height / width)
+        canvas = np.maximum(canvas, draw(digit, size=width, box=box, width=pen)[:height])
+    return canvas
+
+
+@pytest.mark.parametrize("number", [[4, 2], [1, 9, 7], [2, 0, 2, 6], [5, 5, 3, 8, 1]], ids=lambda n: "".join(map(str, n)))
+def test_number_is_read_digit_by_digit_left_to_right(predictor, number):
+    digits = to_mnist_sequence(number_drawing(number))
+    assert digits.shape == (len(number), 28, 28)
+    assert list(predictor.predict(digits)) == number
+
+
+def test_strokes_of_one_digit_that_do_not_touch_stay_together(predictor):
+    """A 5 whose flag was drawn as a separate stroke is one digit, alone and in a number."""
+    five_with_lifted_flag = [[(0.32, 0.1), (0.28, 0.46)] + DIGIT_STROKES[5][0][3:], [(0.45, 0.1), (0.8, 0.1)]]
+    assert list(predictor.predict(to_mnist_sequence(draw(five_with_lifted_flag, width=16)))) == [5]
+    fifty_seven = number_drawing([0, 7])
+    fifty_seven[:, :350] = draw(five_with_lifted_flag, size=350, box=(0.1, 0.05, 0.9, 0.75), width=16)[:280]
+    assert list(predictor.predict(to_mnist_sequence(fifty_seven))) == [5, 7]
+
+
+def test_touching_digits_are_split(predictor):
+    touching = number_drawing([0, 0], gap=-12)
+    assert list(predictor.predict(to_mnist_sequence(touching))) == [0, 0]
+
+
+def test_number_on_ruled_paper(predictor):
+    ink = number_drawing([3, 8], size=(600, 300))[..., 3] / 255
+    assert list(predictor.predict(to_mnist_sequence(paper_photo(ink, ruled_every=45, shadow_corner=True)))) == [3, 8]
+
+
+def test_lone_digit_is_a_sequence_of_one():
+    assert to_mnist_sequence(draw(6)).shape == (1, 28, 28)

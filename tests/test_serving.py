@@ -16,6 +16,7 @@ def test_export_savedmodel_writes_a_model_that_agrees_with_the_keras_model(tmp_p
     serving = tf.saved_model.load(str(directory)).signatures["serving_default"]
     images = test_set[0][:100].astype(np.float32)
     outputs = serving(pixels=tf.constant(images))
-    probabilities = next(iter(outputs.values())).numpy()
-    assert probabilities.shape == (100, 10)
-    np.testing.assert_allclose(probabilities, predictor.keras_model.predict(images, verbose=0), atol=1e-5)
+    keras_probabilities, keras_scores = predictor.keras_model.predict(images, verbose=0)
+    assert outputs["probabilities"].shape == (100, 10) and outputs["digit_score"].shape == (100, 1)
+    np.testing.assert_allclose(outputs["probabilities"].numpy(), keras_probabilities, atol=1e-5)
+    np.testing.assert_allclose(outputs["digit_score"].numpy(), keras_scores, atol=1e-5)

@@ -1,0 +1,40 @@
+"""Photos of ink on paper for tests: a drawing's strokes put on tinted paper under uneven light, as a phone sees them."""
+
+import io
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+
+def paper_photo(
+    ink: np.ndarray,
+    ink_colour=(25, 35, 120),
+    light_gradient: float = 0.25,
+    shadow_corner: bool = False,
+    ruled_every: int | None = None,
+    noise: float = 4.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """RGB uint8 photo of the ink (float (H, W) 0-1) written on cream paper: a light gradient across the page,
+    optionally a soft shadow over one corner and blue ruled lines every ruled_every pixels, sensor noise."""
+    rng = np.random.default_rng(seed)
+    height, width = ink.shape
+    ys, xs = np.mgrid[0:height, 0:width] / max(height, width)
+    light = 1 - light_gradient * (0.6 * xs + 0.4 * ys)
+    if shadow_corner:
+        corner = np.clip((xs + ys - 1.1) * 8, 0, 1)
+        light = light * (1 - 0.5 * ndimage.gaussian_filter(corner, 6))
+    paper = np.ones((height, width, 3)) * np.array([238, 232, 215])
+    if ruled_every:
+        for row in range(ruled_every // 2, height, ruled_every):
+            paper[row : row + 2] = [160, 180, 220]
+    page = paper * (1 - ink[..., None]) + np.array(ink_colour) * ink[..., None]
+    photo = page * light[..., None] + rng.normal(0, noise, page.shape)
+    return photo.clip(0, 255).astype(np.uint8)
+
+
+def jpeg_bytes(image: np.ndarray, quality: int = 85) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
