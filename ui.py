@@ -10,14 +10,16 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from digitlens import METRICS_PATH, analysis, charts, data, saliency
+from digitlens import METRICS_PATH, analysis, charts, data, reading, saliency
 from digitlens.client import RemotePredictor
 from digitlens.model import Predictor
-from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist
+from digitlens.preprocess import ImageError, NoInkError, read_image
 
 THUMBNAIL_SCALE = 3  # 28 px digits shown at 84 px, each pixel a crisp 3x3 block
 GALLERY_COLUMNS = 8
 DIALOG_SCALE = 8  # the opened image at 224 px
+NUMBER_COLUMNS = 4  # digits of a number shown side by side, each with its image and probabilities
+NOT_A_DIGIT_MESSAGE = "That doesn't look like a digit"
 API_URL = os.environ.get("DIGITLENS_API_URL")  # when set, predictions come from that running API
 
 
@@ -74,15 +76,25 @@ def errors_as_messages():
         )
 
 
+def uploaded_images(upload, number: bool = False) -> np.ndarray | None:
+    """The upload as the model's 28x28 input (K = 1), or with number one per digit of the number in it.
+
+    None, with a message saying what to upload, when it is not an image or holds no ink.
+    """
+    wanted = "a number" if number else "one digit"
+    try:
+        return reading.mnist_images(read_image(upload), number)
+    except ImageError:
+        st.error(f"Could not read {upload.name} as an image. Upload a PNG or JPEG photo or scan of {wanted}.")
+    except NoInkError:
+        st.error(f"No digit found in {upload.name}: it is blank or one flat colour. Upload a picture of {wanted}.")
+    return None
+
+
 def uploaded_digit(upload) -> np.ndarray | None:
     """The upload as the model's 28x28 input; None, with a message saying what to upload, when it has no digit."""
-    try:
-        return to_mnist(read_image(upload))
-    except ImageError:
-        st.error(f"Could not read {upload.name} as an image. Upload a PNG or JPEG photo or scan of one digit.")
-    except NoInkError:
-        st.error(f"No digit found in {upload.name}: it is blank or one flat colour. Upload a picture of one digit.")
-    return None
+    images = uploaded_images(upload)
+    return None if images is None else images[0]
 
 
 def show_digit(image: np.ndarray, caption: str | None = None) -> None:
@@ -90,15 +102,47 @@ def show_digit(image: np.ndarray, caption: str | None = None) -> None:
     st.image(image.repeat(THUMBNAIL_SCALE, axis=0).repeat(THUMBNAIL_SCALE, axis=1), caption=caption)
 
 
-def show_prediction(image: np.ndarray, probabilities: np.ndarray, key: str) -> None:
-    """The predicted digit with its confidence, the ten probabilities, and the 28x28 input the model saw."""
+def show_reading(found: reading.Reading, number: bool, key: str, hint: str) -> None:
+    """What the model read, as a number digit by digit or as one digit; hint says what to do about a mark that is not a digit."""
+    if number:
+        show_number(found, key, hint)
+    else:
+        show_prediction(found.images[0], found.probabilities[0], bool(found.is_digit[0]), key, hint)
+
+
+def show_prediction(image: np.ndarray, probabilities: np.ndarray, is_digit: bool, key: str, hint: str) -> None:
+    """The predicted digit with its confidence, the ten probabilities, and the 28x28 input the model saw.
+
+    For what is not a digit: a warning with the hint, and the top guess only as the closest digit, its bars dimmed.
+    """
     predicted = int(probabilities.argmax())
+    if not is_digit:
+        st.warning(f"**{NOT_A_DIGIT_MESSAGE}.** {hint}", icon=":material/help:")
     prediction_column, confidence_column = st.columns(2)
-    prediction_column.metric("Prediction", predicted)
+    prediction_column.metric("Prediction" if is_digit else "Closest digit", predicted)
     confidence_column.metric("Confidence", f"{probabilities[predicted]:.1%}")
     bars_column, image_column = st.columns(2)
-    bars_column.plotly_chart(charts.probability_bars(probabilities), key=f"{key}_probabilities")
+    bars = charts.probability_bars(probabilities, not_a_digit=not is_digit)
+    bars_column.plotly_chart(bars, key=f"{key}_probabilities")
     image_column.plotly_chart(charts.digit_image(image, "What the model sees (28x28)"), key=f"{key}_model_input")
+
+
+def show_number(found: reading.Reading, key: str, hint: str) -> None:
+    """The number read, large, then each digit with the 28x28 image the model saw and its ten probabilities."""
+    st.metric("Number", found.number)
+    if not found.is_digit.all():
+        st.warning(f"**{reading.NOT_A_DIGIT} marks what doesn't look like a digit.** {hint}", icon=":material/help:")
+    digits = zip(found.images, found.digits, found.confidences, found.is_digit, found.probabilities)
+    for index, (image, digit, confidence, is_digit, probabilities) in enumerate(digits):
+        if index % NUMBER_COLUMNS == 0:
+            columns = st.columns(NUMBER_COLUMNS)
+        with columns[index % NUMBER_COLUMNS].container(border=True):
+            show_digit(image)
+            verdict = f"**{digit}** · {confidence:.0%}" if is_digit else f"**{reading.NOT_A_DIGIT}** · closest {digit}, {confidence:.0%}"
+            st.caption(verdict)
+            title = f"Digit {index + 1}" if is_digit else f"Digit {index + 1}: not a digit"
+            bars = charts.probability_bars(probabilities, title=title, not_a_digit=not is_digit, compact=True)
+            st.plotly_chart(bars, key=f"{key}_digit_{index}")
 
 
 # --- Error-analysis pages: embeddings, galleries, saliency ---

@@ -11,21 +11,22 @@ from typing import Annotated
 
 import numpy as np
 import orjson
-from fastapi import FastAPI, File, HTTPException, Request, UploadFile
+from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from digitlens import IMAGE_SIDE, MAX_PIXEL, METRICS_PATH, NUM_CLASSES, NUM_PIXELS
+from digitlens import IMAGE_SIDE, MAX_PIXEL, METRICS_PATH, NUM_CLASSES, NUM_PIXELS, reading
 from digitlens.model import Predictor
-from digitlens.preprocess import read_image, to_mnist
+from digitlens.preprocess import read_image
 
 MAX_IMAGES = 10_000
 MAX_BODY_BYTES = 64 * 1024 * 1024  # 10,000 images of 784 values written "255.0," need ~47 MB
 EXPECTED_BODY = '{"input": [[784 pixel values 0-255], ...]} or {"input": [[28 rows of 28 values], ...]}'
 HOME_TEXT = f"""digitlens: an MNIST digit classifier.
 POST /predict with {EXPECTED_BODY} for {NUM_CLASSES} probabilities per image.
-POST /predict/image with a PNG or JPEG (multipart field "file") for the digit in it.
+POST /predict/image with a PNG or JPEG (multipart field "file") for the digit in it and whether it is a digit at all.
+POST /predict/image?number=true for the number written in it, digit by digit ("{reading.NOT_A_DIGIT}" where a mark is not a digit).
 GET /health for the model in use; GET /docs for the full contract.
 """
 
@@ -49,10 +50,18 @@ class PredictRequest(BaseModel):
 
 
 class ImagePrediction(BaseModel):
-    digit: int = Field(description="the most probable digit")
+    digit: int = Field(description="the most probable digit (only the closest one when is_digit is false)")
     confidence: float = Field(description="its probability")
     probabilities: Probabilities = Field(description=f"all {NUM_CLASSES} probabilities, digit 0 first")
     image: list[list[int]] = Field(description=f"the {IMAGE_SIDE}x{IMAGE_SIDE} input (0-{MAX_PIXEL}) the model saw")
+    is_digit: bool = Field(description="false when the model takes the image for a letter, a scribble or a doodle, not a digit")
+
+
+class NumberPrediction(BaseModel):
+    number: str = Field(
+        description=f'the digits read left to right, "{reading.NOT_A_DIGIT}" for a mark that is not a digit', examples=["42"]
+    )
+    digits: list[ImagePrediction] = Field(description="each digit of the number, left to right")
 
 
 class Health(BaseModel):
@@ -168,18 +177,35 @@ async def predict(request: Request) -> Response:
     return Response(orjson.dumps(probabilities, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
-@app.post("/predict/image", response_model=ImagePrediction, responses=ERRORS)
-def predict_image(request: Request, file: UploadFile = File(description="a PNG or JPEG of one digit")) -> ImagePrediction:
-    """The digit in an uploaded picture, brought to MNIST's form first, and the 28x28 image the model saw."""
+@app.post("/predict/image", response_model=ImagePrediction | NumberPrediction, responses=ERRORS)
+def predict_image(
+    request: Request,
+    file: UploadFile = File(description="a PNG or JPEG of one digit, or of a number with number=true"),
+    number: bool = Query(False, description="read the picture as a number: answer a NumberPrediction"),
+) -> ImagePrediction | NumberPrediction:
+    """The digit in an uploaded picture (ImagePrediction), or with number=true the number (NumberPrediction).
+
+    The picture is brought to MNIST's form first; each digit comes with the 28x28 image the model saw and whether
+    it looks like a digit at all.
+    """
     try:
-        image = to_mnist(read_image(file.file.read()))
+        images = reading.mnist_images(read_image(file.file.read()), number)
     except ValueError as error:  # not an image, or no digit in it; both messages say what is expected
         raise HTTPException(422, str(error)) from None
-    probabilities = request.app.state.predictor.predict_proba(image)[0]
-    digit = int(probabilities.argmax())
-    return ImagePrediction(
-        digit=digit, confidence=float(probabilities[digit]), probabilities=probabilities.tolist(), image=image.tolist()
-    )
+    found = reading.read(request.app.state.predictor, images)
+    digits = [
+        ImagePrediction(
+            digit=int(digit),
+            confidence=float(confidence),
+            probabilities=probabilities.tolist(),
+            image=image.tolist(),
+            is_digit=bool(is_digit),
+        )
+        for digit, confidence, probabilities, image, is_digit in zip(
+            found.digits, found.confidences, found.probabilities, found.images, found.is_digit
+        )
+    ]
+    return NumberPrediction(number=found.number, digits=digits) if number else digits[0]
 
 
 @app.get("/health", response_model=Health)

@@ -10,6 +10,11 @@ from digitlens import MAX_PIXEL, NUM_CLASSES, analysis
 
 ACCENT = "#e4572e"  # the predicted digit, and everything "wrong"
 MUTED = "#9aa5b1"
+CLOSEST = "#5f6b78"  # the closest digit to something that is not a digit: darker than the rest, not the accent
+DIMMED = 0.45  # opacity of the bars of something that is not a digit
+COMPACT_HEIGHT = 230  # px: one digit's probabilities among the digits of a number
+COMPACT_FONT_SIZE = 12
+COMPACT_LABEL_FLOOR = 0.1  # compact bars print only probabilities at least this large
 CORRECT = "#2e86ab"
 TRUE_LABEL = "#2a9d8f"
 FONT_SIZE = 14
@@ -42,20 +47,32 @@ def _digit_axis(figure: go.Figure) -> None:
     figure.update_xaxes(tickmode="array", tickvals=DIGITS, range=[-0.5, NUM_CLASSES - 0.5])
 
 
-def probability_bars(probabilities, true_label: int | None = None, title: str = "Probability of each digit") -> go.Figure:
-    """Ten bars, the predicted digit highlighted; the true label, when known and different, in its own colour."""
+def probability_bars(
+    probabilities,
+    true_label: int | None = None,
+    title: str = "Probability of each digit",
+    not_a_digit: bool = False,
+    compact: bool = False,
+) -> go.Figure:
+    """Ten bars, the predicted digit highlighted; the true label, when known and different, in its own colour.
+
+    With not_a_digit the bars are dimmed and the top one only darker grey and labelled: a closest guess, not a prediction.
+    Compact fits a narrow column (one digit of a number): smaller, tighter, no probability axis title.
+    """
     probabilities = np.asarray(probabilities, float).reshape(NUM_CLASSES)
     predicted = int(probabilities.argmax())
     colours = [MUTED] * NUM_CLASSES
     if true_label is not None:
         colours[true_label] = TRUE_LABEL
-    colours[predicted] = ACCENT
+    colours[predicted] = CLOSEST if not_a_digit else ACCENT
+    # labels of neighbouring small bars overlap: what is not a digit spreads its probability thinly, compact bars are narrow
+    labelled = np.arange(NUM_CLASSES) == predicted if not_a_digit else probabilities >= (COMPACT_LABEL_FLOOR if compact else 0.005)
     figure = go.Figure(
         go.Bar(
             x=DIGITS,
             y=probabilities,
-            marker_color=colours,
-            text=[f"{p:.0%}" if p >= 0.005 else "" for p in probabilities],
+            marker={"color": colours, "opacity": DIMMED if not_a_digit else 1},
+            text=[f"{p:.0%}" if show else "" for p, show in zip(probabilities, labelled)],
             textposition="outside",
             constraintext="none",
             cliponaxis=False,
@@ -64,7 +81,11 @@ def probability_bars(probabilities, true_label: int | None = None, title: str = 
     )
     _digit_axis(figure)
     figure.update_yaxes(range=[0, 1.12], tickformat=".0%")
-    return _layout(figure, title, "Digit", "Probability", height=320)
+    if not compact:
+        return _layout(figure, title, "Digit", "Probability", height=320)
+    figure = _layout(figure, title, "Digit", None, height=COMPACT_HEIGHT)
+    figure.update_layout(title_font_size=FONT_SIZE, font_size=COMPACT_FONT_SIZE, margin={"l": 45, "r": 10, "t": 40, "b": 45})
+    return figure
 
 
 def digit_image(image, title: str) -> go.Figure:

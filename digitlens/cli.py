@@ -29,24 +29,40 @@ def evaluate(args) -> int:
 
 
 def predict(args) -> int:
+    from digitlens import reading
     from digitlens.model import Predictor
-    from digitlens.preprocess import read_image, to_mnist
+    from digitlens.preprocess import read_image
 
     predictor = Predictor.load(args.model)
     status = 0
     for path in args.images:
         try:
-            probabilities = predictor.predict_proba(to_mnist(read_image(path)))[0]
+            found = reading.read(predictor, reading.mnist_images(read_image(path), args.number))
         except ValueError as error:  # unreadable file or no digit in it: report it, go on with the others
             print(f"error: {error}", file=sys.stderr)
             status = 2
             continue
-        digit = int(probabilities.argmax())
-        if args.json:
-            print(json.dumps({"path": path, "digit": digit, "probabilities": [round(float(p), 6) for p in probabilities]}))
-        else:
-            print(f"{path}\t{digit}\t{probabilities[digit]:.4f}")
+        print(as_json(path, found, args.number) if args.json else as_text(path, found, args.number))
     return status
+
+
+def as_text(path: str, found, number: bool) -> str:
+    """path, digit, confidence; path and "not a digit" with the closest digit; or with number, path and the number."""
+    if number:
+        return f"{path}\t{found.number}"
+    digit, confidence = found.digits[0], found.confidences[0]
+    if found.is_digit[0]:
+        return f"{path}\t{digit}\t{confidence:.4f}"
+    return f"{path}\tnot a digit\t(closest: {digit}, {confidence:.4f})"
+
+
+def as_json(path: str, found, number: bool) -> str:
+    """One JSON line: the digit, whether it is one and its ten probabilities; with number, the number and each digit so."""
+    digits = [
+        {"digit": int(digit), "is_digit": bool(is_digit), "probabilities": [round(float(p), 6) for p in probabilities]}
+        for digit, is_digit, probabilities in zip(found.digits, found.is_digit, found.probabilities)
+    ]
+    return json.dumps({"path": path, "number": found.number, "digits": digits} if number else {"path": path, **digits[0]})
 
 
 def export_csv(args) -> int:
@@ -86,9 +102,15 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--model", help="path of a .keras model (default: the committed one)")
     command.set_defaults(run=evaluate)
 
-    command = commands.add_parser("predict", help="predict the digit in image files (PNG, JPEG, ...)")
+    command = commands.add_parser(
+        "predict",
+        help="predict the digit in image files (PNG, JPEG, ...)",
+        description="Print path, digit and confidence per image, or 'not a digit' and the closest digit for a "
+        "letter, a scribble or a doodle.",
+    )
     command.add_argument("images", nargs="+", metavar="IMAGE")
     command.add_argument("--json", action="store_true", help=f"print all {NUM_CLASSES} probabilities as JSON lines")
+    command.add_argument("--number", action="store_true", help="read each image as a number: path and its digits, ? for a non-digit")
     command.add_argument("--model", help="path of a .keras model (default: the committed one)")
     command.set_defaults(run=predict)
 

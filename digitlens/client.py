@@ -1,4 +1,4 @@
-"""Predictions from a running digitlens API, behind the same `predict_proba` as the in-process `Predictor`.
+"""Predictions from a running digitlens API, behind the same methods as the in-process `Predictor`.
 
 Standard library only (urllib), so using a remote model adds no dependency.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from digitlens import MODEL_PATH, NUM_CLASSES, NUM_PIXELS
-from digitlens.model import as_batch, load_keras
+from digitlens.model import Predictor, as_batch
 
 REQUEST_IMAGES = 1_000  # images per request: well under the API's limits, small enough to stream quickly
 
@@ -20,7 +20,9 @@ REQUEST_IMAGES = 1_000  # images per request: well under the API's limits, small
 class RemotePredictor:
     """Probabilities from `POST {url}/predict`; checks images locally first, so mistakes fail before the network.
 
-    What HTTP does not carry, the layers behind saliency and embeddings, comes from the local model file.
+    What the tutorial's /predict does not carry comes from the local model file: the digit scores (is it a
+    digit at all?) with their threshold, and the layers behind saliency and embeddings. They describe the
+    API's model only while that file is the one the API serves.
     """
 
     def __init__(self, url: str, timeout: float = 30.0, keras_path: Path | str = MODEL_PATH):
@@ -38,10 +40,31 @@ class RemotePredictor:
         """The most probable digit of each image."""
         return self.predict_proba(images).argmax(axis=1)
 
+    def digit_scores(self, images) -> np.ndarray:
+        """Float32 (N,) from 0 to 1, how much each image looks like a digit: from the local model file."""
+        return self.local.digit_scores(images)
+
+    def is_digit(self, images) -> np.ndarray:
+        """Bool (N,): False for what the local model takes for a letter, a scribble or a doodle."""
+        return self.local.is_digit(images)
+
+    def outputs(self, images) -> tuple[np.ndarray, np.ndarray]:
+        """The API's probabilities (N, 10) and the local model's digit scores (N,)."""
+        return self.predict_proba(images), self.digit_scores(images)
+
+    @property
+    def digit_threshold(self) -> float:
+        return self.local.digit_threshold
+
     @cached_property
+    def local(self) -> Predictor:
+        """The local model's fast predictor, loaded on first use, for the digit scores the API does not send."""
+        return Predictor.load(self.keras_path)
+
+    @property
     def keras_model(self):
         """The local Keras model, loaded on first use, for layer-level views the API does not serve."""
-        return load_keras(self.keras_path)
+        return self.local.keras_model
 
     def health(self) -> dict:
         """The API's /health answer: whether its model is loaded, which one, its test accuracy."""

@@ -1,22 +1,28 @@
-"""Draw a digit, or upload a picture of one, and see what the model predicts after every stroke."""
+"""Draw a digit or a number, or upload a picture of one, and see what the model reads after every stroke."""
 
 import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 import ui
-from digitlens.preprocess import NoInkError, to_mnist
+from digitlens import reading
+from digitlens.preprocess import NoInkError
 
 CANVAS_SIDE = 280
+NUMBER_CANVAS_WIDTH = 700  # room for a few digits side by side
+ONE_DIGIT, A_NUMBER = "One digit", "A number"
 HINT = "Draw a digit (0-9) in the box"
+NUMBER_HINT = "Write a number in the box, its digits side by side"
+DRAWING_HINT = {ONE_DIGIT: "Draw one digit, 0-9, filling the box.", A_NUMBER: "Write digits 0-9 side by side, a little apart."}
+UPLOAD_HINT = {ONE_DIGIT: "Upload a picture of one digit, 0-9.", A_NUMBER: "Upload a picture of a number written in digits 0-9."}
 
 
-def drawn_digit(canvas) -> np.ndarray | None:
-    """The drawing as the model's 28x28 input, or None while the canvas is empty (an empty canvas predicts nothing)."""
+def drawn_images(canvas, number: bool) -> np.ndarray | None:
+    """The drawing as the model's 28x28 inputs (one, or one per digit), or None while the canvas is empty."""
     if canvas.image_data is None:
         return None
     try:
-        return to_mnist(canvas.image_data)
+        return reading.mnist_images(canvas.image_data, number)
     except NoInkError:
         return None
 
@@ -27,37 +33,41 @@ def clear_canvas() -> None:
 
 
 st.title("Draw a digit")
-canvas_column, result_column = st.columns([1, 2], gap="large")
+mode = st.segmented_control("Read", [ONE_DIGIT, A_NUMBER], default=ONE_DIGIT, required=True, key="draw_mode")
+number = mode == A_NUMBER
+# a number needs a wide canvas, so the results go below it; one digit keeps them beside the canvas
+canvas_area, result_area = (st.container(), st.container()) if number else st.columns([1, 2], gap="large")
 
-with canvas_column:
-    stroke_width = st.slider("Pen width (px)", min_value=8, max_value=32, value=18)
+with canvas_area:
+    stroke_width = st.slider("Pen width (px)", min_value=8, max_value=32, value=18, width=CANVAS_SIDE)
     canvas = st_canvas(
         stroke_width=stroke_width,
         stroke_color="#FFFFFF",
         background_color="#000000",
-        width=CANVAS_SIDE,
+        width=NUMBER_CANVAS_WIDTH if number else CANVAS_SIDE,
         height=CANVAS_SIDE,
         update_streamlit=True,
         return_image_data=True,
-        key=f"canvas_{st.session_state.get('canvas_generation', 0)}",
+        key=f"canvas_{mode}_{st.session_state.get('canvas_generation', 0)}",
     )
     st.button("Clear", icon=":material/delete:", on_click=clear_canvas)
 
-with result_column:
-    digit = drawn_digit(canvas)
-    if digit is None:
-        st.info(HINT, icon=":material/gesture:")
+with result_area:
+    images = drawn_images(canvas, number)
+    if images is None:
+        st.info(NUMBER_HINT if number else HINT, icon=":material/gesture:")
     else:
-        probabilities = ui.get_predictor().predict_proba(digit)[0]
-        ui.show_prediction(digit, probabilities, key="drawing")
-        if st.toggle("Why this prediction?", key="drawing_why", help="Which strokes pushed the model to its answer"):
-            ui.show_why(digit, probabilities, key="drawing_why")
+        found = reading.read(ui.get_predictor(), images)
+        ui.show_reading(found, number, key="drawing", hint=DRAWING_HINT[mode])
+        if not number and st.toggle("Why this prediction?", key="drawing_why", help="Which strokes pushed the model to its answer"):
+            ui.show_why(found.images[0], found.probabilities[0], key="drawing_why")
 
 st.divider()
-st.subheader("Or upload a picture of a digit")
-upload = st.file_uploader("A PNG or JPEG of one handwritten digit", type=["png", "jpg", "jpeg"])
-if upload is not None and (digit := ui.uploaded_digit(upload)) is not None:
-    upload_column, upload_result_column = st.columns([1, 2], gap="large")
-    upload_column.image(upload, caption=upload.name, width=CANVAS_SIDE)
-    with upload_result_column:
-        ui.show_prediction(digit, ui.get_predictor().predict_proba(digit)[0], key="upload")
+st.subheader("Or upload a picture of a number" if number else "Or upload a picture of a digit")
+# one label in both modes: the same upload stays and is read again when the mode changes
+upload = st.file_uploader("A PNG or JPEG photo or scan", type=["png", "jpg", "jpeg"])
+if upload is not None and (images := ui.uploaded_images(upload, number)) is not None:
+    upload_area, upload_result_area = (st.container(), st.container()) if number else st.columns([1, 2], gap="large")
+    upload_area.image(upload, caption=upload.name, width=NUMBER_CANVAS_WIDTH if number else CANVAS_SIDE)
+    with upload_result_area:
+        ui.show_reading(reading.read(ui.get_predictor(), images), number, key="upload", hint=UPLOAD_HINT[mode])

@@ -11,6 +11,7 @@ from PIL import Image
 
 from digitlens import METRICS_PATH, api
 from digitlens.api import MAX_BODY_BYTES, MAX_IMAGES, app
+from shapes import png, written
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +50,17 @@ def valid_rows(count: int = 2) -> list:
     return [[0] * 784 for _ in range(count)]
 
 
+def post_image(client, picture: bytes, number: bool = False):
+    params = {"number": "true"} if number else None
+    return client.post("/predict/image", files={"file": ("picture.png", picture, "image/png")}, params=params)
+
+
 def test_home_describes_the_api(client):
     response = client.get("/home")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert "POST /predict" in response.text
+    assert "POST /predict/image?number=true" in response.text
 
 
 def test_predict_returns_ten_probabilities_per_image_as_the_tutorial(client, some_images, predictor):
@@ -88,6 +95,7 @@ def test_predict_image_reads_a_png(client, test_set):
     assert response.status_code == 200
     result = response.json()
     assert result["digit"] == labels[0]
+    assert result["is_digit"] is True
     assert result["confidence"] == max(result["probabilities"]) > 0.5
     assert len(result["probabilities"]) == 10
     assert np.asarray(result["image"]).shape == (28, 28)
@@ -99,6 +107,43 @@ def test_predict_image_reads_a_jpeg(client, test_set):
     response = client.post("/predict/image", files={"file": ("digit.jpg", png_of(images[1], "JPEG"), "image/jpeg")})
     assert response.status_code == 200
     assert response.json()["digit"] == labels[1]
+
+
+@pytest.mark.parametrize("shape", ["*", "x"], ids=["star", "cross"])
+def test_predict_image_says_a_shape_is_not_a_digit_and_still_names_the_closest(client, shape):
+    response = post_image(client, png(written(shape)))
+    assert response.status_code == 200
+    result = response.json()
+    assert result["is_digit"] is False
+    assert 0 <= result["digit"] <= 9 and result["confidence"] == max(result["probabilities"])
+
+
+def test_predict_image_reads_a_number_digit_by_digit(client):
+    response = post_image(client, png(written("42")), number=True)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["number"] == "42"
+    assert [digit["digit"] for digit in result["digits"]] == [4, 2]
+    for digit in result["digits"]:
+        assert digit["is_digit"] is True and digit["confidence"] == max(digit["probabilities"]) > 0.5
+        assert np.asarray(digit["image"]).shape == (28, 28)
+
+
+def test_predict_image_marks_what_is_not_a_digit_in_a_number(client):
+    result = post_image(client, png(written("4*2")), number=True).json()
+    assert result["number"] == "4?2"
+    assert [digit["is_digit"] for digit in result["digits"]] == [True, False, True]
+
+
+def test_predict_image_reads_one_digit_as_a_one_digit_number(client, test_set):
+    images, labels = test_set
+    result = post_image(client, png_of(images[0]), number=True).json()
+    assert result["number"] == str(labels[0]) and len(result["digits"]) == 1
+
+
+def test_predict_image_rejects_a_blank_number(client):
+    blank = png(np.full((60, 150), 255, np.uint8))
+    assert_rejected(post_image(client, blank, number=True), 422, "no digit found")
 
 
 def test_health_reports_the_loaded_model(client):
@@ -119,6 +164,17 @@ def test_openapi_documents_the_predict_body_and_errors(client):
     assert {"200", "400", "413", "422"} <= set(predict["responses"])
     assert {"/home", "/predict/image", "/health"} <= set(schema["paths"])
     assert client.get("/docs").status_code == 200
+
+
+def test_openapi_documents_is_digit_and_the_number_reading(client):
+    schema = client.get("/openapi.json").json()
+    predict_image = schema["paths"]["/predict/image"]["post"]
+    assert [parameter["name"] for parameter in predict_image["parameters"]] == ["number"]
+    answers = predict_image["responses"]["200"]["content"]["application/json"]["schema"]["anyOf"]
+    assert {answer["$ref"].rsplit("/", 1)[-1] for answer in answers} == {"ImagePrediction", "NumberPrediction"}
+    models = schema["components"]["schemas"]
+    assert "not a digit" in models["ImagePrediction"]["properties"]["is_digit"]["description"]
+    assert '"?"' in models["NumberPrediction"]["properties"]["number"]["description"]
 
 
 def test_predict_rejects_invalid_json(client):

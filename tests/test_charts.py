@@ -35,6 +35,22 @@ def test_probability_bars_highlight_the_prediction_and_the_true_label():
     assert bars.marker.color[0] == charts.MUTED
 
 
+def test_probability_bars_dim_what_is_not_a_digit_and_grey_its_closest_digit():
+    plain = charts.probability_bars(PROBABILITIES).data[0].marker
+    dimmed = charts.probability_bars(PROBABILITIES, not_a_digit=True)
+    bars = dimmed.data[0].marker
+    assert plain.opacity == 1 and bars.opacity < 0.6
+    assert bars.color[3] == charts.CLOSEST != charts.ACCENT and charts.ACCENT not in bars.color
+    assert [text for text in dimmed.data[0].text if text] == ["70%"]  # only the closest digit's share is printed
+
+
+def test_compact_probability_bars_are_smaller_and_keep_the_title_and_all_ten_digits():
+    normal, compact = charts.probability_bars(PROBABILITIES), charts.probability_bars(PROBABILITIES, title="Digit 2", compact=True)
+    assert compact.layout.height < normal.layout.height and compact.layout.font.size < normal.layout.font.size
+    assert compact.layout.title.text == "Digit 2" and list(compact.layout.xaxis.tickvals) == list(range(10))
+    assert [text for text in compact.data[0].text if text] == ["70%", "12%"]  # the small ones would overlap
+
+
 def test_wrong_predictions_bar_is_titled_by_digit_and_shows_all_ten_labels():
     counts = pd.Series([0, 0, 0, 3, 0, 0, 0, 1, 0, 0])
     figure = charts.wrong_predictions_bar(counts, digit=2)

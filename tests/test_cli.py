@@ -8,6 +8,7 @@ from PIL import Image
 
 from digitlens import ROOT
 from digitlens.strokes import draw
+from shapes import written
 
 
 def run(*args):
@@ -37,8 +38,38 @@ def test_predict_json_prints_ten_probabilities(tmp_path):
     result = run("predict", "--json", str(zero))
     assert result.returncode == 0
     record = json.loads(result.stdout)
-    assert record["digit"] == 0 and len(record["probabilities"]) == 10
+    assert record["digit"] == 0 and record["is_digit"] is True and len(record["probabilities"]) == 10
     assert abs(sum(record["probabilities"]) - 1) < 1e-3
+
+
+def test_predict_says_not_a_digit_with_the_closest_digit(tmp_path):
+    star = tmp_path / "star.png"
+    Image.fromarray(written("*")).save(star)
+    text, as_json = run("predict", str(star)), run("predict", "--json", str(star))
+    assert text.returncode == as_json.returncode == 0
+    path, verdict, closest = text.stdout.rstrip("\n").split("\t")
+    record = json.loads(as_json.stdout)
+    assert (path, verdict) == (str(star), "not a digit")
+    assert closest == f"(closest: {record['digit']}, {max(record['probabilities']):.4f})"
+    assert record["is_digit"] is False
+
+
+def test_predict_number_prints_each_images_number(tmp_path):
+    paths = [tmp_path / name for name in ("forty-two.png", "with-a-cross.png", "seven.png")]
+    for path, text in zip(paths, ["42", "4x2", "7"]):
+        Image.fromarray(written(text)).save(path)
+    result = run("predict", "--number", *map(str, paths))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"{paths[0]}\t42", f"{paths[1]}\t4?2", f"{paths[2]}\t7"]
+
+
+def test_predict_number_json_gives_each_digit(tmp_path):
+    path = tmp_path / "number.png"
+    Image.fromarray(written("4x2")).save(path)
+    record = json.loads(run("predict", "--number", "--json", str(path)).stdout)
+    assert record["number"] == "4?2"
+    assert [(digit["digit"], digit["is_digit"]) for digit in record["digits"]][::2] == [(4, True), (2, True)]
+    assert record["digits"][1]["is_digit"] is False and len(record["digits"][1]["probabilities"]) == 10
 
 
 def test_predict_blank_image_says_draw_a_digit(tmp_path):

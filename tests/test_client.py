@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import uvicorn
 
-from digitlens import ROOT
+from digitlens import ROOT, reading
 from digitlens import client as client_module
 from digitlens.api import app
 from digitlens.client import RemotePredictor
+from shapes import written
 
 
 def free_port() -> int:
@@ -53,6 +54,24 @@ def test_remote_predictor_splits_large_batches_into_several_requests(api_url, te
     monkeypatch.setattr(client_module, "REQUEST_IMAGES", 7)
     predicted = RemotePredictor(api_url + "/").predict(images[:20])
     assert (predicted == labels[:20]).mean() >= 0.95
+
+
+def test_remote_predictor_tells_digits_from_other_shapes_as_the_local_predictor(api_url, test_set, predictor):
+    star = reading.mnist_images(written("*"))
+    images = np.concatenate([test_set[0][:5], star])
+    remote = RemotePredictor(api_url)
+    probabilities, scores = remote.outputs(images)
+    local_probabilities, local_scores = predictor.outputs(images)
+    np.testing.assert_allclose(probabilities, local_probabilities, atol=1e-6)
+    np.testing.assert_array_equal(scores, local_scores)
+    assert remote.digit_threshold == predictor.digit_threshold
+    assert remote.is_digit(images).tolist() == [True] * 5 + [False]
+    np.testing.assert_array_equal(remote.digit_scores(images), local_scores)
+
+
+def test_a_number_is_read_through_the_api(api_url):
+    found = reading.read(RemotePredictor(api_url), reading.mnist_images(written("4*2"), number=True))
+    assert found.number == "4?2"
 
 
 def test_remote_predictor_rejects_bad_images_before_the_network():

@@ -1,13 +1,13 @@
 """Every dashboard page run headless by Streamlit's AppTest: its widgets exist, inputs change outputs, no exception."""
 
-import io
+import json
 
 import numpy as np
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from digitlens import ROOT, analysis, strokes
+from shapes import png, written
 
 TIMEOUT = 60
 
@@ -20,12 +20,6 @@ def run_page(name: str) -> AppTest:
 
 def plotly_charts(app: AppTest) -> list:
     return app.get("plotly_chart")
-
-
-def png_of(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def test_dashboard_routes_to_the_draw_page_and_shows_the_model_in_the_sidebar():
@@ -48,15 +42,60 @@ def test_draw_page_starts_with_the_hint_and_no_prediction():
     assert app.info[0].value == "Draw a digit (0-9) in the box"
     assert not app.metric
     assert app.slider[0].value == 18
+    assert app.segmented_control(key="draw_mode").value == "One digit"
 
 
 def test_draw_page_predicts_an_uploaded_drawing():
     app = run_page("pages/draw.py")
-    app.file_uploader[0].upload("seven.png", png_of(strokes.draw(7, rgba=False, dark_on_light=True)), "image/png")
+    app.file_uploader[0].upload("seven.png", png(strokes.draw(7, rgba=False, dark_on_light=True)), "image/png")
     app.run()
     assert not app.exception
     assert (app.metric[0].label, app.metric[0].value) == ("Prediction", "7")
     assert len(plotly_charts(app)) == 2
+    assert not app.warning
+
+
+def test_draw_page_says_an_uploaded_star_is_not_a_digit_and_dims_the_closest_guess():
+    app = run_page("pages/draw.py")
+    app.file_uploader[0].upload("star.png", png(written("*")), "image/png")
+    app.run()
+    assert not app.exception
+    assert "That doesn't look like a digit" in app.warning[0].value
+    assert app.metric[0].label == "Closest digit" and "Prediction" not in [metric.label for metric in app.metric]
+    bars = json.loads(plotly_charts(app)[0].proto.spec)["data"][0]
+    assert bars["marker"]["opacity"] < 1
+
+
+def test_draw_page_in_number_mode_reads_an_uploaded_number():
+    app = run_page("pages/draw.py")
+    app.segmented_control(key="draw_mode").set_value("A number").run()
+    assert app.info[0].value == "Write a number in the box, its digits side by side"
+    app.file_uploader[0].upload("number.png", png(written("42")), "image/png")
+    app.run()
+    assert not app.exception
+    assert (app.metric[0].label, app.metric[0].value) == ("Number", "42")
+    assert [caption.value.split(" · ")[0] for caption in app.caption if " · " in caption.value] == ["**4**", "**2**"]
+    assert len(plotly_charts(app)) == 2  # one probability chart per digit
+    assert not app.warning
+
+
+def test_draw_page_marks_what_is_not_a_digit_in_a_number_with_a_question_mark():
+    app = run_page("pages/draw.py")
+    app.segmented_control(key="draw_mode").set_value("A number").run()
+    app.file_uploader[0].upload("number.png", png(written("4*2")), "image/png")
+    app.run()
+    assert not app.exception
+    assert app.metric[0].value == "4?2"
+    assert "? marks what doesn't look like a digit" in app.warning[0].value
+
+
+def test_draw_page_keeps_an_upload_when_the_mode_changes():
+    app = run_page("pages/draw.py")
+    app.file_uploader[0].upload("number.png", png(written("42")), "image/png")
+    app.run()
+    assert app.metric[0].label == "Prediction"
+    app.segmented_control(key="draw_mode").set_value("A number").run()
+    assert (app.metric[0].label, app.metric[0].value) == ("Number", "42")
 
 
 def test_draw_page_says_what_to_do_with_a_broken_upload():
@@ -69,7 +108,7 @@ def test_draw_page_says_what_to_do_with_a_broken_upload():
 
 def test_draw_page_rejects_a_blank_upload():
     app = run_page("pages/draw.py")
-    app.file_uploader[0].upload("blank.png", png_of(np.full((50, 50), 255, np.uint8)), "image/png")
+    app.file_uploader[0].upload("blank.png", png(np.full((50, 50), 255, np.uint8)), "image/png")
     app.run()
     assert not app.exception
     assert "No digit found" in app.error[0].value and not app.metric

@@ -33,6 +33,7 @@ STARTUP_TIMEOUT_SECONDS = 60
 RENDER_TIMEOUT_MS = 30_000
 CANVAS = "canvas.upper-canvas"  # fabric.js's drawing surface, above the canvas that shows the strokes
 HINT = "Draw a digit (0-9) in the box"
+NUMBER_HINT = "Write a number in the box, its digits side by side"
 IDLE_APP = '[data-test-script-state="notRunning"]'  # Streamlit's marker: no script run in progress
 MARGIN = 0.12  # share of the canvas left free around the digit
 MOUSE_STEPS = 3  # intermediate mouse events between two stroke points, like a real hand
@@ -135,17 +136,34 @@ def prediction(page):
     return page.locator('[data-testid="stMetric"]', has_text="Prediction").locator('[data-testid="stMetricValue"]')
 
 
+def canvas_box(page) -> dict:
+    """The drawing surface's x, y, width and height on the screen."""
+    return page.locator(CANVAS).bounding_box()
+
+
 def draw(page, digit: int) -> None:
-    """Draw the digit's pen strokes on the canvas: press, move in small steps, release, stroke after stroke."""
-    box = page.locator(CANVAS).bounding_box()
+    """Draw the digit's pen strokes on the (square) canvas, leaving a margin around it."""
+    box = canvas_box(page)
     side = box["width"] * (1 - 2 * MARGIN)
-    left, top = box["x"] + box["width"] * MARGIN, box["y"] + box["height"] * MARGIN
-    for stroke in canvas_points(digit, left, top, side):
+    trace(page, canvas_points(digit, box["x"] + box["width"] * MARGIN, box["y"] + box["height"] * MARGIN, side))
+
+
+def trace(page, strokes: list[list[tuple[float, float]]]) -> None:
+    """Draw strokes given in screen coordinates: press, move in small steps, release, stroke after stroke."""
+    for stroke in strokes:
         page.mouse.move(*stroke[0])
         page.mouse.down()
         for x, y in stroke[1:]:
             page.mouse.move(x, y, steps=MOUSE_STEPS)
         page.mouse.up()
+
+
+def switch_mode(page, mode: str, hint: str) -> None:
+    """Pick "One digit" or "A number" above the canvas; wait for the new, empty canvas and its hint."""
+    page.get_by_role("radio", name=mode).click()
+    page.get_by_text(hint).wait_for(timeout=RENDER_TIMEOUT_MS)
+    page.locator(CANVAS).wait_for(timeout=RENDER_TIMEOUT_MS)
+    page.locator(IDLE_APP).wait_for(timeout=RENDER_TIMEOUT_MS)
 
 
 def latency_ms(page) -> float | None:
@@ -159,13 +177,13 @@ def wait_for_new_prediction(page) -> float:
     return latency_ms(page)
 
 
-def clear(page) -> None:
+def clear(page, hint: str = HINT) -> None:
     """Press the page's Clear button; wait for the fresh canvas that replaces the old one, and for the hint."""
     page.locator(CANVAS).evaluate("canvas => { canvas.dataset.replaced = 'yes'; }")
     page.get_by_role("button", name="Clear").click()
     page.locator(f"{CANVAS}[data-replaced]").wait_for(state="detached", timeout=RENDER_TIMEOUT_MS)
     page.locator(CANVAS).wait_for(timeout=RENDER_TIMEOUT_MS)
-    page.get_by_text(HINT).wait_for(timeout=RENDER_TIMEOUT_MS)
+    page.get_by_text(hint).wait_for(timeout=RENDER_TIMEOUT_MS)
     page.locator(IDLE_APP).wait_for(timeout=RENDER_TIMEOUT_MS)
 
 

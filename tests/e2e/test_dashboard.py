@@ -1,10 +1,14 @@
-"""The dashboard in a real browser: draw digits with the mouse, clear, open every page (and take the README screenshots)."""
+"""The dashboard in a real browser: draw digits, shapes and numbers with the mouse, upload a photo, clear, open every
+page (and take the README screenshots)."""
 
+import re
 import statistics
 
 import pytest
 from dashboard_driver import (
+    NUMBER_HINT,
     VIEWPORT,
+    canvas_box,
     clear,
     draw,
     open_draw_page,
@@ -12,9 +16,12 @@ from dashboard_driver import (
     running_dashboard,
     save_screenshot,
     single_stroke_digits,
+    switch_mode,
+    trace,
     wait_for_new_prediction,
 )
 from playwright.sync_api import expect
+from shapes import photo_of, placed
 
 DRAWN_DIGITS = [0, 1, 7, 2, 3, 4, 6, 8]
 CHART = ".js-plotly-plot"
@@ -57,6 +64,48 @@ def test_the_canvas_toolbar_reset_brings_back_the_hint(draw_page):
     draw_page.get_by_role("button", name="Reset canvas & history").click()
     expect(draw_page.get_by_text("Draw a digit (0-9) in the box")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
     expect(prediction(draw_page)).to_have_count(0)
+
+
+def metric_value(page, label: str):
+    return page.locator('[data-testid="stMetric"]', has_text=label).locator('[data-testid="stMetricValue"]')
+
+
+def draw_text(page, text: str) -> None:
+    """Draw digits and shapes ("*" a star, "x" a cross) side by side on the canvas, as tall as it allows."""
+    box = canvas_box(page)
+    trace(page, placed(text, box["x"], box["y"], box["height"]))
+
+
+def test_a_drawn_star_is_not_taken_for_a_digit(draw_page):
+    draw_text(draw_page, "*")
+    expect(draw_page.get_by_text("That doesn't look like a digit")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    expect(metric_value(draw_page, "Closest digit")).to_have_text(re.compile(r"^[0-9]$"))
+    expect(prediction(draw_page)).to_have_count(0)
+    expect(draw_page.locator(CHART)).to_have_count(2)
+    expect(draw_page.locator(EXCEPTION)).to_have_count(0)
+    save_screenshot(draw_page, "draw_not_a_digit")
+
+
+def test_a_number_drawn_in_number_mode_is_read_digit_by_digit(draw_page):
+    switch_mode(draw_page, "A number", NUMBER_HINT)
+    box = canvas_box(draw_page)
+    assert box["width"] >= 2.5 * box["height"]  # wide enough for several digits
+    draw_text(draw_page, "42")
+    expect(metric_value(draw_page, "Number")).to_have_text("42", timeout=PAGE_TIMEOUT_MS)
+    expect(draw_page.locator(CHART)).to_have_count(2)  # one probability chart per digit
+    expect(draw_page.get_by_text("doesn't look like a digit")).to_have_count(0)
+    save_screenshot(draw_page, "draw_number")
+    clear(draw_page, NUMBER_HINT)
+    expect(metric_value(draw_page, "Number")).to_have_count(0)
+
+
+def test_an_uploaded_photo_of_a_digit_is_read(draw_page):
+    draw_page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": photo_of("3")}]
+    )
+    expect(prediction(draw_page)).to_have_text("3", timeout=PAGE_TIMEOUT_MS)
+    expect(draw_page.get_by_text("doesn't look like a digit")).to_have_count(0)
+    expect(draw_page.locator(EXCEPTION)).to_have_count(0)
 
 
 @pytest.mark.parametrize("link, heading", [("Explore", "Explore the test set"), ("Error analysis", "Error analysis")])
