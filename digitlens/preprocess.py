@@ -24,9 +24,11 @@ MIN_INK_CONTRAST = 32 / MAX_PIXEL  # flatter images hold no digit
 MAX_IMAGE_PIXELS = 40_000_000
 WORK_SIDE = 512  # the ink is looked for at this size: a digit over a fifth of the frame keeps 100+ pixels
 PAPER_SIDE = 128  # the paper is estimated at this size: light and shadows vary slowly
-PAPER_WINDOW = 0.35  # of the image side: strokes narrower than this are ink, broader dark areas are shadow
+PAPER_WINDOWS = (0.35, 0.1)  # of the image side: the broad and the sharp estimate of the paper (ink_against_paper)
+STROKE_CORE = 0.5  # of the strongest ink: what surely is a stroke, from which a thick stroke's inside is grown
 RULED_LINE_LENGTH = 0.75  # of the image side: ruled lines run from edge to edge, a digit's strokes do not
 RULED_LINE_STRETCH = 0.25  # of the image side: a line's strength is measured over this much of it
+RULING_ANGLES = np.arange(-8, 9)  # degrees a photo of ruled paper may be turned, tried in 1-degree steps
 RULED_LINE_SLACK = 5  # pixels a ruled line may drift over its length (the photo is not quite straight)
 FAINT_LINE = 0.6  # of the strongest ink: a lone long line fainter than this is ruling, not a 1 filling the frame
 LINE_PRESENCE = 0.04  # ink level below which no line is there
@@ -128,40 +130,66 @@ def dark_is_ink(gray: np.ndarray) -> bool:
 def ink_against_paper(brightness: np.ndarray) -> np.ndarray:
     """Ink 0-1 where the image is darker than the paper around it, relative to that paper (light divided out).
 
-    The paper is the image with every dark mark narrower than PAPER_WINDOW closed over (a grey closing at low
-    resolution): it follows tint, light gradients and shadows, which are broader than a stroke. Beyond the
-    image the paper is taken to go on as at its edge, so a shadow cut off by the frame still counts as broad.
+    The paper is estimated at two scales. The broad estimate closes over every mark narrower than PAPER_WINDOW:
+    thick strokes stay whole, but a shadow narrower than that is taken for ink. The sharp estimate follows
+    shadows, but sees only the edges of thick strokes. So the sharp ink is taken everywhere, and the broad ink
+    only where it grows out of sharp strokes (a thick stroke's inside), not where it stands alone (a shadow).
     """
     small = reduce(brightness, PAPER_SIDE)
-    window = max(3, round(PAPER_WINDOW * min(small.shape)))
+    broad, sharp = (relative_darkness(brightness, paper_estimate(small, window, brightness.shape)) for window in PAPER_WINDOWS)
+    strokes = sharp > STROKE_CORE * sharp.max()
+    inside = ndimage.binary_propagation(strokes, mask=strokes | (broad > STROKE_CORE * broad.max()))
+    return np.where(inside, np.maximum(broad, sharp), sharp)
+
+
+def paper_estimate(small: np.ndarray, window_share: float, shape: tuple[int, int]) -> np.ndarray:
+    """The paper's brightness at shape: every dark mark narrower than the window closed over (a grey closing).
+
+    Beyond the image the paper is taken to go on as at its edge, so a shadow cut off by the frame counts as broad.
+    """
+    window = max(3, round(window_share * min(small.shape)))
     padded = np.pad(small, window, mode="edge")
-    paper_small = ndimage.grey_closing(padded, size=(window, window))[window:-window, window:-window]
-    paper = np.asarray(Image.fromarray(paper_small).resize(brightness.shape[::-1], Image.Resampling.BILINEAR))
+    paper = ndimage.grey_closing(padded, size=(window, window))[window:-window, window:-window]
+    return np.asarray(Image.fromarray(paper).resize(shape[::-1], Image.Resampling.BILINEAR))
+
+
+def relative_darkness(brightness: np.ndarray, paper: np.ndarray) -> np.ndarray:
     return np.clip((paper - brightness) / np.maximum(paper, 1), 0, 1).astype(np.float32)
 
 
 def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
-    """Take away ruled or squared paper: straight horizontal or vertical lines running nearly edge to edge.
+    """Take away ruled or squared paper: straight lines running nearly edge to edge, at the page's slant.
 
     Lines are taken away when there are several in one direction, or one fainter than the writing (a digit
     filling the frame can be a long line too). Each line's strength is measured along a shorter stretch, so
     a line darker in a shadow goes too, and where a stroke crosses or rides on it, what is stronger stays.
     """
-    lines = np.zeros_like(ink)
+    angle = ruling_angle(ink)
+    upright = ndimage.rotate(ink, angle, reshape=False, order=1) if angle else ink
+    lines = np.zeros_like(upright)
     for axis in (0, 1):
-        length = round(RULED_LINE_LENGTH * ink.shape[axis])
+        length = round(RULED_LINE_LENGTH * upright.shape[axis])
         if length < 4 * RULED_LINE_SLACK:
             continue
         across, along, stretch = [1, 1], [1, 1], [1, 1]
-        across[1 - axis], along[axis], stretch[axis] = RULED_LINE_SLACK, length, round(RULED_LINE_STRETCH * ink.shape[axis])
-        band = ndimage.grey_dilation(ink, size=across)  # a slightly slanted line still fills one straight band
+        across[1 - axis], along[axis], stretch[axis] = RULED_LINE_SLACK, length, round(RULED_LINE_STRETCH * upright.shape[axis])
+        band = ndimage.grey_dilation(upright, size=across)  # a line a little off straight still fills one band
         labels, count = ndimage.label(ndimage.grey_opening(band, size=along) > LINE_PRESENCE)
         if count == 0:
             continue
-        local = np.minimum(ndimage.grey_opening(band, size=stretch), ink)
-        if count >= 2 or local[labels == 1].max() < FAINT_LINE * ink.max():
+        local = np.minimum(ndimage.grey_opening(band, size=stretch), upright)
+        if count >= 2 or local[labels == 1].max() < FAINT_LINE * upright.max():
             lines = np.maximum(lines, np.where(labels > 0, local, 0))
+    if angle:
+        lines = ndimage.rotate(lines, -angle, reshape=False, order=1)
     return np.clip(ink - lines, 0, 1)
+
+
+def ruling_angle(ink: np.ndarray) -> float:
+    """The slant in degrees that makes ruled lines horizontal: the rotation whose row sums vary most."""
+    small = reduce(ink, PAPER_SIDE)
+    profiles = {angle: ndimage.rotate(small, angle, reshape=False, order=1).sum(axis=1).var() for angle in RULING_ANGLES}
+    return float(max(profiles, key=profiles.get))
 
 
 def drop_specks(ink: np.ndarray) -> np.ndarray:
