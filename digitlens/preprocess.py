@@ -24,12 +24,15 @@ MIN_INK_CONTRAST = 32 / MAX_PIXEL  # flatter images hold no digit
 MAX_IMAGE_PIXELS = 40_000_000
 WORK_SIDE = 512  # the ink is looked for at this size: a digit over a fifth of the frame keeps 100+ pixels
 PAPER_SIDE = 128  # the paper is estimated at this size: light and shadows vary slowly
+PAPER_STEP = 0.25  # the paper changing by this share from one pixel to the next (at PAPER_SIDE) is an edge, not light
+GRAIN_FREE_SIDE = 64  # photos larger than this are smoothed a little first
 PAPER_WINDOWS = (0.35, 0.1)  # of the image side: the broad and the sharp estimate of the paper (ink_against_paper)
-STROKE_CORE = 0.5  # of the strongest ink: what surely is a stroke, from which a thick stroke's inside is grown
+STROKE_CORE = 0.4  # of the strongest ink: what surely is a stroke, from which a thick stroke's inside is grown
 RULED_LINE_LENGTH = 0.75  # of the image side: ruled lines run from edge to edge, a digit's strokes do not
 RULED_LINE_STRETCH = 0.25  # of the image side: a line's strength is measured over this much of it
 RULING_ANGLES = np.arange(-8, 9)  # degrees a photo of ruled paper may be turned, tried in 1-degree steps
 RULED_LINE_SLACK = 5  # pixels a ruled line may drift over its length (the photo is not quite straight)
+EDGE_TO_EDGE = 0.9  # of the image side: a line this long runs from edge to edge
 FAINT_LINE = 0.6  # of the strongest ink: a lone long line fainter than this is ruling, not a 1 filling the frame
 LINE_PRESENCE = 0.04  # ink level below which no line is there
 SPECK_SHARE = 0.02
@@ -84,8 +87,10 @@ def ink_map(image) -> np.ndarray:
         ink = alpha / MAX_PIXEL
     else:
         gray = reduce(gray, WORK_SIDE)
+        if min(gray.shape) > GRAIN_FREE_SIDE:
+            gray = ndimage.gaussian_filter(gray, 1)  # sensor noise and pencil grain
         ink = remove_ruled_lines(ink_against_paper(gray if dark_is_ink(gray) else MAX_PIXEL - gray))
-    strongest = ndimage.gaussian_filter(ink, 1).max() if min(ink.shape) > 8 else ink.max()
+    strongest = ink.max()
     if strongest < MIN_INK_CONTRAST:
         raise NoInkError(NO_INK_MESSAGE)
     ink = np.clip(ink / strongest, 0, 1)
@@ -136,21 +141,30 @@ def ink_against_paper(brightness: np.ndarray) -> np.ndarray:
     only where it grows out of sharp strokes (a thick stroke's inside), not where it stands alone (a shadow).
     """
     small = reduce(brightness, PAPER_SIDE)
-    broad, sharp = (relative_darkness(brightness, paper_estimate(small, window, brightness.shape)) for window in PAPER_WINDOWS)
+    broad_paper, sharp_paper = (paper_estimate(small, window) for window in PAPER_WINDOWS)
+    broad, sharp = (relative_darkness(brightness, upscale(paper, brightness.shape)) for paper in (broad_paper, sharp_paper))
     strokes = sharp > STROKE_CORE * sharp.max()
     inside = ndimage.binary_propagation(strokes, mask=strokes | (broad > STROKE_CORE * broad.max()))
     return np.where(inside, np.maximum(broad, sharp), sharp)
 
 
-def paper_estimate(small: np.ndarray, window_share: float, shape: tuple[int, int]) -> np.ndarray:
-    """The paper's brightness at shape: every dark mark narrower than the window closed over (a grey closing).
+def upscale(small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    return np.asarray(Image.fromarray(small).resize(shape[::-1], Image.Resampling.BILINEAR))
+
+
+def paper_estimate(small: np.ndarray, window_share: float) -> np.ndarray:
+    """The paper's brightness: every dark mark narrower than the window closed over (a grey closing).
 
     Beyond the image the paper is taken to go on as at its edge, so a shadow cut off by the frame counts as broad.
     """
     window = max(3, round(window_share * min(small.shape)))
     padded = np.pad(small, window, mode="edge")
     paper = ndimage.grey_closing(padded, size=(window, window))[window:-window, window:-window]
-    return np.asarray(Image.fromarray(paper).resize(shape[::-1], Image.Resampling.BILINEAR))
+    # where the paper changes abruptly (the page's edge against a dark desk, a hard shadow) an estimate this coarse
+    # cannot follow the step; the darker side's level there keeps the step itself from looking like a stroke
+    steepest = np.maximum(np.abs(ndimage.sobel(paper, 0)), np.abs(ndimage.sobel(paper, 1))) / 4
+    step = ndimage.binary_dilation(steepest > PAPER_STEP * np.maximum(paper, 1))
+    return np.where(step, ndimage.grey_erosion(paper, size=(3, 3)), paper)
 
 
 def relative_darkness(brightness: np.ndarray, paper: np.ndarray) -> np.ndarray:
@@ -178,11 +192,18 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
         if count == 0:
             continue
         local = np.minimum(ndimage.grey_opening(band, size=stretch), upright)
-        if count >= 2 or local[labels == 1].max() < FAINT_LINE * upright.max():
+        if count >= 2 or lone_line_is_ruling(local, labels == 1, axis):
             lines = np.maximum(lines, np.where(labels > 0, local, 0))
     if angle:
         lines = ndimage.rotate(lines, -angle, reshape=False, order=1)
     return np.clip(ink - lines, 0, 1)
+
+
+def lone_line_is_ruling(strength: np.ndarray, line: np.ndarray, axis: int) -> bool:
+    """A single long line is ruling (a margin, one ruled line) if it is fainter than the writing or runs from
+    edge to edge; a 1 that fills the frame is as strong as the writing and stops short of the edges."""
+    spans = np.flatnonzero(line.any(axis=1 - axis))
+    return strength[line].max() < FAINT_LINE * strength.max() or spans[-1] - spans[0] + 1 >= EDGE_TO_EDGE * line.shape[axis]
 
 
 def ruling_angle(ink: np.ndarray) -> float:

@@ -51,7 +51,8 @@ def test_dark_on_light_equals_light_on_dark():
 
 
 def test_canvas_rgba_equals_grayscale():
-    assert np.array_equal(to_mnist(draw(8)), to_mnist(draw(8, rgba=False)))
+    """The same strokes from the canvas (alpha) and from a grayscale file (lightly smoothed as a photo) agree."""
+    assert np.abs(to_mnist(draw(8)).astype(int) - to_mnist(draw(8, rgba=False)).astype(int)).mean() < 6
 
 
 def test_strokes_keep_the_width_they_were_drawn_with():
