@@ -83,7 +83,7 @@ def uploaded_images(upload, number: bool = False) -> np.ndarray | None:
     """
     wanted = "a number" if number else "one digit"
     try:
-        return reading.mnist_images(read_image(upload), number)
+        return reading.mnist_images(read_image(upload), number, get_predictor())
     except ImageError:
         st.error(f"Could not read {upload.name} as an image. Upload a PNG or JPEG photo or scan of {wanted}.")
     except NoInkError:

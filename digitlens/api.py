@@ -189,7 +189,7 @@ def predict_image(
     it looks like a digit at all.
     """
     try:
-        images = reading.mnist_images(read_image(file.file.read()), number)
+        images = reading.mnist_images(read_image(file.file.read()), number, request.app.state.predictor)
     except ValueError as error:  # not an image, or no digit in it; both messages say what is expected
         raise HTTPException(422, str(error)) from None
     found = reading.read(request.app.state.predictor, images)

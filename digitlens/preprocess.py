@@ -39,8 +39,12 @@ SPECK_SHARE = 0.02
 NEAR_DIGIT = 0.35  # of the digit's size: ink this close to the largest mark belongs to the same digit
 INSIDE_SHARE = 0.15  # a mark clear of the border is preferred to a larger one touching it, unless this much smaller
 PAGE_EDGE_SPAN = 0.9  # a mark spanning this share of the image along an edge is the page's edge or a shadow
-MIN_SPLIT_ASPECT = 1.3  # width/height above which a piece of ink in a number holds touching digits
-DIGIT_ASPECT = 0.75  # typical width/height of one handwritten digit, to guess how many touch
+DIGIT_ASPECT = 0.75  # width/height of one handwritten digit, where a number has no digit to measure
+NARROW_DIGIT = 0.35  # of the height: pieces narrower than this (a 1) do not tell a digit's width
+SPLIT_SLACK = 0.3  # a piece 1.7 digits wide holds two touching digits; 1.6, one broad digit
+AMBIGUOUS_WIDTH = (1.25, 2.2)  # in digits: pieces this wide may be one broad digit or two touching ones
+FRAGMENT_HEIGHT = 0.45  # of the number's median height: lower pieces are fragments, not digits
+FRAGMENT_REACH = 0.25  # of the height: a fragment this close to a digit is part of it
 NO_INK_MESSAGE = "no digit found: the image is blank; draw or upload a digit first"
 
 
@@ -301,45 +305,104 @@ def to_mnist(image) -> np.ndarray:
     return mnist_field(select_digit(ink_map(image)))
 
 
-def to_mnist_sequence(image) -> np.ndarray:
+def to_mnist_sequence(image, judge=None) -> np.ndarray:
     """Uint8 (K, 28, 28): the digits of a number, left to right, each made the MNIST way.
 
-    Marks above or below one another are one digit (a 5's flag over its body, a 4 drawn in two strokes);
-    a piece much wider than a digit is cut where its ink is thinnest into as many digits as its width suggests.
+    Marks above or below one another are one digit (a 5's flag over its body, a 4 drawn in two strokes); a
+    small fragment joins its nearest neighbour or, far from any, is dropped (a speck, a piece of a ruled line);
+    a piece much wider than the number's other digits holds touching digits and is cut where its ink is thinnest.
+    judge, a function from (N, 28, 28) images to how surely each is one digit, settles a piece that may be one
+    broad digit or two touching ones (without it, the width alone decides).
     """
     ink = ink_map(image)
     pieces = digit_pieces([mark for mark in marks(ink) if not is_page_edge(mark, ink.shape)], ink)
     if not pieces:
         raise NoInkError(NO_INK_MESSAGE)
-    height = max(piece.shape[0] for piece in map(crop, pieces))
-    return np.stack([mnist_field(part) for piece in pieces for part in split_touching(crop(piece), height) if part.any()])
+    height = float(np.median([piece.shape[0] for piece, _ in pieces]))
+    pieces = absorb_fragments(pieces, height)
+    width = typical_width(pieces, height)
+    return np.concatenate([split_touching(piece, width, judge) for piece, _ in pieces])
 
 
-def digit_pieces(found: list[dict], ink: np.ndarray) -> list[np.ndarray]:
-    """The ink of each digit, left to right: a mark whose middle lies within the previous piece's span joins it."""
-    pieces, spans = [], []
+def digit_pieces(found: list[dict], ink: np.ndarray) -> list[tuple[np.ndarray, int]]:
+    """The ink of each digit, cropped, with its left column, left to right: a mark whose middle lies within the
+    previous piece's span joins it."""
+    groups: list[list[dict]] = []
+    right = 0
     for mark in sorted(found, key=lambda mark: mark["box"][1].start):
         cols = mark["box"][1]
-        middle = (cols.start + cols.stop) / 2
-        if spans and spans[-1][0] <= middle <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(spans[-1][1], cols.stop))
+        if groups and (cols.start + cols.stop) / 2 <= right:
+            groups[-1].append(mark)
         else:
-            pieces.append(np.zeros(ink.shape, np.float32))
-            spans.append((cols.start, cols.stop))
-        pieces[-1][mark["box"]] += np.where(mark["mask"], ink[mark["box"]], 0)
-    return pieces
+            groups.append([mark])
+        right = max(right, cols.stop) if len(groups[-1]) > 1 else cols.stop
+    return [cropped_piece(group, ink) for group in groups]
 
 
-def split_touching(piece: np.ndarray, height: int) -> list[np.ndarray]:
-    """The piece cut into the digits it holds: where it is wider than one digit, at the columns of least ink."""
+def cropped_piece(group: list[dict], ink: np.ndarray) -> tuple[np.ndarray, int]:
+    canvas = np.zeros(ink.shape, np.float32)
+    for mark in group:
+        canvas[mark["box"]] += np.where(mark["mask"], ink[mark["box"]], 0)
+    cols = np.flatnonzero(canvas.any(axis=0))
+    return crop(canvas), int(cols[0])
+
+
+def absorb_fragments(pieces: list[tuple[np.ndarray, int]], height: float) -> list[tuple[np.ndarray, int]]:
+    """Pieces much lower than the number's digits join the nearest piece when close to it, else are dropped."""
+    whole = [piece for piece in pieces if piece[0].shape[0] >= FRAGMENT_HEIGHT * height]
+    for fragment in (piece for piece in pieces if piece[0].shape[0] < FRAGMENT_HEIGHT * height):
+        gaps = [gap_between(fragment, piece) for piece in whole]
+        if gaps and min(gaps) <= FRAGMENT_REACH * height:
+            nearest = int(np.argmin(gaps))
+            whole[nearest] = merged(whole[nearest], fragment)
+    return sorted(whole, key=lambda piece: piece[1])
+
+
+def gap_between(a: tuple[np.ndarray, int], b: tuple[np.ndarray, int]) -> int:
+    (ink_a, left_a), (ink_b, left_b) = a, b
+    return max(left_b - (left_a + ink_a.shape[1]), left_a - (left_b + ink_b.shape[1]), 0)
+
+
+def merged(a: tuple[np.ndarray, int], b: tuple[np.ndarray, int]) -> tuple[np.ndarray, int]:
+    """Two pieces side by side in one array (their vertical placement is lost: MNIST centres each digit anyway)."""
+    left = min(a[1], b[1])
+    width = max(a[1] + a[0].shape[1], b[1] + b[0].shape[1]) - left
+    out = np.zeros((max(a[0].shape[0], b[0].shape[0]), width), np.float32)
+    for ink, start in (a, b):
+        out[: ink.shape[0], start - left : start - left + ink.shape[1]] += ink
+    return out, left
+
+
+def typical_width(pieces: list[tuple[np.ndarray, int]], height: float) -> float:
+    """The width of one digit in this number: the median of pieces shaped like one digit (not a 1, not a pair)."""
+    widths = [ink.shape[1] for ink, _ in pieces if NARROW_DIGIT * height <= ink.shape[1] <= height]
+    return float(np.median(widths)) if widths else DIGIT_ASPECT * height
+
+
+def split_touching(piece: np.ndarray, digit_width: float, judge=None) -> np.ndarray:
+    """Uint8 (K, 28, 28): the piece as the digits it holds, cut at the columns of least ink.
+
+    By width, a piece 1.7 digits wide holds two touching digits (they overlap a little) and one 1.6 wide is a
+    broad digit; in AMBIGUOUS_WIDTH, judge (when given) picks the reading it is surer of.
+    """
+    counts = {int(piece.shape[1] / digit_width + SPLIT_SLACK)}
+    if judge is not None and AMBIGUOUS_WIDTH[0] <= piece.shape[1] / digit_width <= AMBIGUOUS_WIDTH[1]:
+        counts |= {1, 2}
+    readings = [np.stack([mnist_field(part) for part in cut(piece, max(count, 1))]) for count in sorted(counts)]
+    if len(readings) == 1:
+        return readings[0]
+    return max(readings, key=lambda digits: float(np.mean(np.log(np.maximum(judge(digits), 1e-6)))))
+
+
+def cut(piece: np.ndarray, count: int) -> list[np.ndarray]:
+    """The piece cut into count parts, each cut at the column of least ink near where an even split would fall."""
     width = piece.shape[1]
-    if width <= MIN_SPLIT_ASPECT * height:
+    if count <= 1:
         return [piece]
-    count = max(2, round(width / (DIGIT_ASPECT * height)))
     profile = ndimage.uniform_filter1d(piece.sum(axis=0), size=3)
     cuts, step = [0], width / count
     for index in range(1, count):
         low, high = int((index - 0.3) * step), int((index + 0.3) * step)
         cuts.append(low + int(np.argmin(profile[low:high])))
     cuts.append(width)
-    return [piece[:, start:stop] for start, stop in zip(cuts, cuts[1:])]
+    return [part for part in (piece[:, start:stop] for start, stop in zip(cuts, cuts[1:])) if part.any()]

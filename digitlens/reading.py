@@ -36,12 +36,21 @@ class Reading:
         return "".join(str(digit) if ok else NOT_A_DIGIT for digit, ok in zip(self.digits, self.is_digit))
 
 
-def mnist_images(image, number: bool = False) -> np.ndarray:
+def mnist_images(image, number: bool = False, predictor=None) -> np.ndarray:
     """Uint8 (K, 28, 28): the one digit in a picture (K = 1), or with number the digits of the number in it.
 
-    Raises NoInkError for a blank picture, as to_mnist does.
+    With a predictor, a piece of a number that may be one broad digit or two touching ones is read the way
+    the model is surer of. Raises NoInkError for a blank picture, as to_mnist does.
     """
-    return to_mnist_sequence(image) if number else to_mnist(image)[None]
+    if not number:
+        return to_mnist(image)[None]
+    return to_mnist_sequence(image, None if predictor is None else lambda images: sureness(predictor, images))
+
+
+def sureness(predictor, images: np.ndarray) -> np.ndarray:
+    """How surely each image is one digit: its top probability times its digit score."""
+    probabilities, scores = predictor.outputs(images)
+    return probabilities.max(axis=1) * scores
 
 
 def read(predictor, images: np.ndarray) -> Reading:

@@ -22,7 +22,7 @@ def drawn_images(canvas, number: bool) -> np.ndarray | None:
     if canvas.image_data is None:
         return None
     try:
-        return reading.mnist_images(canvas.image_data, number)
+        return reading.mnist_images(canvas.image_data, number, ui.get_predictor())
     except NoInkError:
         return None
 
