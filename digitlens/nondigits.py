@@ -1,8 +1,9 @@
 """Synthetic things that are not digits, for teaching the model to say "that's not a digit" (outlier exposure).
 
-Letters and signs from the fonts this machine has, scribbles, doodles, dots, lines and blobs, drawn large,
-then brought to MNIST's form by the same `to_mnist` as every real input. Shapes a person could fairly read
-as a digit (O, I, l, S, Z, a plain ring, a vertical bar) are left out: refusing them would refuse real digits.
+Letters and signs from the fonts this machine has, scribbles, doodles, dots, lines and blobs, drawn large on a
+canvas, then brought to MNIST's form by the same `to_mnist` as every real input (and as half the training
+digits, so that the model cannot tell the two apart by how they were resampled). Shapes a person could fairly
+read as a digit (O, I, l, S, Z, a plain ring, a vertical bar) are left out: refusing them would refuse real digits.
 """
 
 from pathlib import Path
@@ -13,14 +14,17 @@ from PIL import Image, ImageDraw, ImageFont
 from digitlens.preprocess import NoInkError, to_mnist
 
 CANVAS = 112  # pixels; drawn at four times MNIST's size, then reduced like any input
-TRAINING_FONT_DIRS = ["/usr/share/fonts/truetype/dejavu"]  # in Debian's base image; held-out checks use other fonts
+# DejaVu is in Debian's base image; the others where installed (fonts-freefont-ttf fonts-breip fonts-sil-andika
+# fonts-roboto-unhinted fonts-lato fonts-open-sans fonts-crosextra-carlito). bench/material.py uses none of them.
+TRAINING_FONT_DIRS = ["dejavu", "freefont", "breip", "andika", "roboto", "lato", "open-sans", "crosextra"]
+FONT_ROOT = Path("/usr/share/fonts/truetype")
 GLYPHS = "ACEFHKMNPRTUVWXYacdefhkmnprtuvwxy#%&*+<=>?@$!€£¥§¶©®✓✗→←↑↓♥★☺☹"
 KINDS = ("glyph", "scribble", "doodle", "dots", "lines", "blob", "word")
 
 
 def training_fonts() -> list[Path]:
-    """TrueType fonts for the glyphs: DejaVu where installed (Pillow's built-in font is always added)."""
-    return sorted(path for folder in TRAINING_FONT_DIRS for path in Path(folder).glob("*.ttf"))
+    """TrueType fonts for the glyphs, of those in TRAINING_FONT_DIRS that are installed (Pillow's built-in font is always added)."""
+    return sorted(path for folder in TRAINING_FONT_DIRS for path in (FONT_ROOT / folder).rglob("*.ttf"))
 
 
 def render(rng: np.random.Generator, kind: str, fonts: list[Path]) -> Image.Image:
@@ -107,6 +111,13 @@ def doodle(rng: np.random.Generator, pen: ImageDraw.ImageDraw, width: int) -> No
         pen.line(list(zip(c + x * r / 17, c - y * r / 17)), fill=255, width=width, joint="curve")
 
 
+def as_canvas(gray: np.ndarray) -> np.ndarray:
+    """A white-on-black drawing as the dashboard's canvas returns it: white strokes on a transparent layer."""
+    canvas = np.full((*gray.shape, 4), 255, np.uint8)
+    canvas[..., 3] = gray
+    return canvas
+
+
 def generate(count: int, seed: int, fonts: list[Path] | None = None) -> np.ndarray:
     """Uint8 (count, 28, 28) non-digits in MNIST's form, kinds in equal shares, reproducible from the seed."""
     rng = np.random.default_rng(seed)
@@ -115,7 +126,7 @@ def generate(count: int, seed: int, fonts: list[Path] | None = None) -> np.ndarr
     made = 0
     while made < count:
         try:
-            out[made] = to_mnist(np.asarray(render(rng, KINDS[made % len(KINDS)], fonts)))
+            out[made] = to_mnist(as_canvas(np.asarray(render(rng, KINDS[made % len(KINDS)], fonts))))
         except NoInkError:  # a glyph this font lacks draws nothing
             continue
         made += 1
