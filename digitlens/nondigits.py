@@ -32,13 +32,10 @@ def render(rng: np.random.Generator, kind: str, fonts: list[Path]) -> Image.Imag
     image = Image.new("L", (CANVAS, CANVAS), 0)
     pen = ImageDraw.Draw(image)
     width = int(rng.integers(2, 12))
-    if kind in ("glyph", "word"):
-        text = "".join(rng.choice(list(GLYPHS[:40]), size=int(rng.integers(2, 4)))) if kind == "word" else str(rng.choice(list(GLYPHS)))
-        size = int(rng.integers(50, 90)) if kind == "glyph" else int(rng.integers(28, 44))
-        choice = int(rng.integers(len(fonts) + 1))
-        font = ImageFont.truetype(str(fonts[choice]), size) if choice < len(fonts) else ImageFont.load_default(size)
-        pen.text((CANVAS / 2, CANVAS / 2), text, fill=255, font=font, anchor="mm", stroke_width=int(rng.integers(0, 3)), stroke_fill=255)
-        return image.rotate(float(rng.uniform(-15, 15)), resample=Image.Resampling.BILINEAR)
+    if kind == "glyph":
+        return text_image(rng, str(rng.choice(list(GLYPHS))), fonts, int(rng.integers(50, 90)))
+    if kind == "word":
+        return text_image(rng, "".join(rng.choice(list(GLYPHS[:40]), size=int(rng.integers(2, 4)))), fonts, int(rng.integers(28, 44)))
     if kind == "scribble":
         for _ in range(int(rng.integers(1, 3))):
             steps = rng.normal(0, 18, (int(rng.integers(6, 24)), 2)).cumsum(axis=0)
@@ -70,6 +67,26 @@ def render(rng: np.random.Generator, kind: str, fonts: list[Path]) -> Image.Imag
         return image
     doodle(rng, pen, width)
     return image
+
+
+def text_image(rng: np.random.Generator, text: str, fonts: list[Path], size: int) -> Image.Image:
+    """The text in a random font (or Pillow's own), a little bolder or not, turned a little: white on black."""
+    image = Image.new("L", (CANVAS, CANVAS), 0)
+    choice = int(rng.integers(len(fonts) + 1))
+    font = ImageFont.truetype(str(fonts[choice]), size) if choice < len(fonts) else ImageFont.load_default(size)
+    stroke = int(rng.integers(0, 3))
+    ImageDraw.Draw(image).text((CANVAS / 2, CANVAS / 2), text, fill=255, font=font, anchor="mm", stroke_width=stroke, stroke_fill=255)
+    return image.rotate(float(rng.uniform(-15, 15)), resample=Image.Resampling.BILINEAR)
+
+
+def font_digits(count: int, seed: int, fonts: list[Path] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Uint8 (count, 28, 28) digits in the same fonts and rendering as the glyphs, and their labels: without them,
+    the digit score would learn that anything rendered from a font is not a digit."""
+    rng = np.random.default_rng(seed)
+    fonts = training_fonts() if fonts is None else fonts
+    labels = rng.integers(0, 10, count)
+    images = np.stack([to_mnist(as_canvas(np.asarray(text_image(rng, str(label), fonts, int(rng.integers(50, 90)))))) for label in labels])
+    return images, labels
 
 
 def doodle(rng: np.random.Generator, pen: ImageDraw.ImageDraw, width: int) -> None:

@@ -21,9 +21,10 @@ from PIL import Image
 from digitlens import IMAGE_SIDE, METRICS_PATH, MODEL_DIR, MODEL_PATH, NUM_CLASSES, analysis, data, nondigits
 from digitlens.model import DIGIT_OUTPUT, Predictor, build, convert_to_fast, fast_twin
 from digitlens.preprocess import to_mnist
+from digitlens.strokes import random_drawing
 
 SEED = 20171214  # the tutorial's publication date
-EPOCHS = 30
+EPOCHS = 26
 BATCH_SIZE = 128
 PEAK_LEARNING_RATE = 2e-3
 MAX_ROTATION_DEGREES = 15
@@ -39,8 +40,11 @@ NON_DIGITS = 20_000  # synthetic non-digits mixed into each epoch, beside the 57
 HELD_OUT_DIGITS = 3_000  # the last training digits, kept out of training to choose the digit-score threshold
 HELD_OUT_NON_DIGITS = 3_000
 REFUSED_HELD_OUT_DIGITS = 0.004  # the threshold refuses this share of held-out digits (as stored and as drawn)
-REDRAWN_SHARE = 0.5  # of training digits, drawn large and brought back by to_mnist like every real input
+REDRAWN_DIGITS = 20_000  # training digits also drawn large and brought back by to_mnist, like every real input
 REDRAW_SIDE = 112
+FONT_DIGITS = 5_000  # digits rendered like the non-digit glyphs, so that rendering is no clue to "not a digit"
+PEN_DIGITS = 5_000  # digits drawn with a round pen (digitlens.strokes), like the scribbles and doodles
+HELD_OUT_RENDERED = 500  # of each, kept out of training to choose the digit-score threshold
 PRECISE_BN_IMAGES = 10_000  # augmented training images whose statistics replace BatchNorm's moving averages
 
 
@@ -126,6 +130,13 @@ def redrawn(images: np.ndarray) -> np.ndarray:
     return np.stack([one(image) for image in images])
 
 
+def pen_digits(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Digits drawn with a round pen at any size, place, slant and width (digitlens.strokes), through to_mnist."""
+    rng = np.random.default_rng(seed)
+    drawings = [random_drawing(rng) for _ in range(count)]
+    return np.stack([to_mnist(image) for image, _ in drawings]), np.array([digit for _, digit in drawings])
+
+
 def targets(labels: np.ndarray, is_digit: bool) -> dict:
     """One-hot probabilities and score 1 for digits; flat probabilities and score 0 for non-digits."""
     if is_digit:
@@ -145,10 +156,12 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR) -> dict:
     x_digits, y_digits = data.load("train")
     x_test, y_test = data.load("test")
     x_held_out, x_train, y_train = x_digits[-HELD_OUT_DIGITS:], x_digits[:-HELD_OUT_DIGITS], y_digits[:-HELD_OUT_DIGITS]
-    x_held_out = np.concatenate([x_held_out, redrawn(x_held_out)])
-    redraw = np.random.default_rng(SEED).random(len(x_train)) < REDRAWN_SHARE
-    x_train = x_train.copy()
-    x_train[redraw] = redrawn(x_train[redraw])
+    copies = np.random.default_rng(SEED).choice(len(x_train), REDRAWN_DIGITS, replace=False)
+    fonts, font_labels = nondigits.font_digits(FONT_DIGITS + HELD_OUT_RENDERED, SEED)
+    pens, pen_labels = pen_digits(PEN_DIGITS + HELD_OUT_RENDERED, SEED)
+    x_held_out = np.concatenate([x_held_out, redrawn(x_held_out), fonts[:HELD_OUT_RENDERED], pens[:HELD_OUT_RENDERED]])
+    x_train = np.concatenate([x_train, redrawn(x_train[copies]), fonts[HELD_OUT_RENDERED:], pens[HELD_OUT_RENDERED:]])
+    y_train = np.concatenate([y_train, y_train[copies], font_labels[HELD_OUT_RENDERED:], pen_labels[HELD_OUT_RENDERED:]])
     non_digits = nondigits.generate(NON_DIGITS + HELD_OUT_NON_DIGITS, SEED)
     held_out_non_digits, non_digits = non_digits[:HELD_OUT_NON_DIGITS], non_digits[HELD_OUT_NON_DIGITS:]
 
@@ -226,7 +239,9 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR) -> dict:
                 "soften_probability": SOFTEN_PROBABILITY,
             },
             "training_digits": len(x_train),
-            "redrawn_share": REDRAWN_SHARE,
+            "redrawn_digits": REDRAWN_DIGITS,
+            "font_digits": FONT_DIGITS,
+            "pen_digits": PEN_DIGITS,
             "synthetic_non_digits": len(non_digits),
             "non_digit_fonts": [path.name for path in nondigits.training_fonts()] + ["Pillow's built-in font"],
             "seconds": round(training_seconds, 1),
