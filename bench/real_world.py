@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import material  # noqa: E402
-from digitlens import data, preprocess  # noqa: E402
+from digitlens import data, preprocess, reading  # noqa: E402
 from digitlens.model import Predictor  # noqa: E402
 
 PREVIOUS = "1e732dd"
@@ -129,11 +129,12 @@ def read_single(images: list, previous: Previous, predictor: Predictor, raw: boo
 
 
 def read_numbers(images: list, predictor: Predictor) -> dict:
-    """The current pipeline on numbers: the digit string read, '' when refused (any digit taken for a non-digit) or no ink."""
+    """The current pipeline on numbers, as the dashboard and API read them (reading.mnist_images with the model):
+    the digit string read, '' when refused (any digit taken for a non-digit) or no ink."""
     answers, refused, seen = [], [], []
     for image in images:
         try:
-            digits = preprocess.to_mnist_sequence(image)
+            digits = reading.mnist_images(image, number=True, predictor=predictor)
         except preprocess.NoInkError:
             digits = np.zeros((0, 28, 28), np.uint8)
         not_digit = current_refusals(predictor, digits) if len(digits) else None
@@ -247,9 +248,6 @@ def main() -> None:
         print(f"\n{'set':36}{'n':>6}{'read right':>21}{'refused':>22}")
         print(f"{'':36}{'':6}{'previous':>11}{'current':>10}{'previous':>12}{'current':>10}")
         for name, (images, labels, tags) in sets.items():
-            if name == "numbers" and not hasattr(preprocess, "to_mnist_sequence"):
-                print(f"{name:36}{len(images):6}   skipped: digitlens.preprocess.to_mnist_sequence does not exist yet")
-                continue
             if name == "numbers":
                 reads = read_numbers(images, predictor)
                 reads["previous refused"] = np.zeros(len(images), bool)  # it refuses nothing (and reads one digit: n/a)
