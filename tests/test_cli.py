@@ -1,5 +1,4 @@
 import json
-import re
 import subprocess
 import sys
 
@@ -102,8 +101,8 @@ def test_train_writes_a_working_model_and_metrics_card(tmp_path):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert {path.name for path in tmp_path.iterdir()} == {"mnist_cnn.keras", "mnist_cnn.tflite", "metrics.json"}
     assert metrics["training"]["epochs"] == 1 and len(metrics["confusion_matrix"]) == 10
-    training_accuracy = float(re.search(r"/step - accuracy: ([0-9.]+)", result.stdout).group(1))
-    assert training_accuracy > 0.8  # it learnt; one epoch is too short for its batch-norm statistics to settle
+    assert metrics["test_accuracy"] > 0.9  # it learnt, and its batch-norm statistics were measured afterwards
+    assert 0 < metrics["not_a_digit"]["threshold"] < 1
     assert abs(metrics["test_accuracy"] - metrics["keras_test_accuracy"]) < 0.01  # the fast twin is the same model
     evaluated = run("evaluate", "--model", str(tmp_path / "mnist_cnn.keras"))
     assert f"{metrics['test_accuracy']:.2%}" in evaluated.stdout
