@@ -29,7 +29,10 @@ def build():
     inputs = keras.Input((IMAGE_SIDE, IMAGE_SIDE), name="pixels")
     x = layers.Rescaling(1 / MAX_PIXEL)(inputs)
     x = layers.Reshape((IMAGE_SIDE, IMAGE_SIDE, 1))(x)
-    for filters, stride in [(32, 1), (32, 2), (64, 1), (64, 2)]:
+    # No batch norm on the first layer: its input is mostly blank background, whose normalised value then hung
+    # on nearly-zero channel variances (a 5 % error in one moving mean dropped test accuracy from 99.6 % to 10 %).
+    x = layers.Conv2D(32, 3, activation="relu")(x)
+    for filters, stride in [(32, 2), (64, 1), (64, 2)]:
         x = layers.Conv2D(filters, 3, strides=stride, padding="same" if stride == 2 else "valid", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
