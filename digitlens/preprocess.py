@@ -25,7 +25,7 @@ MAX_IMAGE_PIXELS = 40_000_000
 WORK_SIDE = 512  # the ink is looked for at this size: a digit over a fifth of the frame keeps 100+ pixels
 PAPER_SIDE = 128  # the paper is estimated at this size: light and shadows vary slowly
 PAPER_STEP = 0.25  # the paper changing by this share from one pixel to the next (at PAPER_SIDE) is an edge, not light
-GRAIN_FREE_SIDE = 64  # photos larger than this are smoothed a little first
+SMALL_IMAGE_SIDE = 64  # images no larger than this are digits already cut out; larger ones are photos
 PAPER_WINDOWS = (0.35, 0.1)  # of the image side: the broad and the sharp estimate of the paper (ink_against_paper)
 STROKE_CORE = 0.4  # of the strongest ink: what surely is a stroke, from which a thick stroke's inside is grown
 RULED_LINE_LENGTH = 0.75  # of the image side: ruled lines run from edge to edge, a digit's strokes do not
@@ -91,9 +91,12 @@ def ink_map(image) -> np.ndarray:
         ink = alpha / MAX_PIXEL
     else:
         gray = reduce(gray, WORK_SIDE)
-        if min(gray.shape) > GRAIN_FREE_SIDE:
-            gray = ndimage.gaussian_filter(gray, 1)  # sensor noise and pencil grain
-        ink = remove_ruled_lines(ink_against_paper(gray if dark_is_ink(gray) else MAX_PIXEL - gray))
+        brightness = gray if dark_is_ink(gray) else MAX_PIXEL - gray
+        if min(gray.shape) > SMALL_IMAGE_SIDE:
+            ink = remove_ruled_lines(ink_against_paper(ndimage.gaussian_filter(brightness, 1)))  # smoothed: grain
+        else:  # a small image is a digit already cut out (an MNIST image): one paper level, its border's
+            paper = np.median(np.concatenate([brightness[0], brightness[-1], brightness[:, 0], brightness[:, -1]]))
+            ink = relative_darkness(brightness, np.full_like(brightness, paper))
     strongest = ink.max()
     if strongest < MIN_INK_CONTRAST:
         raise NoInkError(NO_INK_MESSAGE)
