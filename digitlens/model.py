@@ -90,7 +90,7 @@ def convert_to_fast(keras_model) -> bytes:
 
 
 def digit_threshold(keras_path: Path) -> float:
-    """The not-a-digit threshold from the metrics card beside the model (chosen on held-out data by train.py)."""
+    """The not-a-digit threshold from the metrics card beside the model (its `not_a_digit.rule` says how it was chosen)."""
     card = keras_path.with_name(METRICS_PATH.name)
     if not card.exists():
         return DEFAULT_DIGIT_THRESHOLD

@@ -256,7 +256,8 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
     The digit is the strongest mark clear of the image's border, unless all clear of it are slight: then
     the digit itself was cropped tightly.
     """
-    found = [mark for mark in marks(ink) if not is_page_edge(mark, ink.shape)] or marks(ink)
+    every_mark = marks(ink)
+    found = [mark for mark in every_mark if not is_page_edge(mark, ink.shape)] or every_mark
     if not found:
         raise NoInkError(NO_INK_MESSAGE)
     main = max(found, key=lambda mark: mark["mass"])
