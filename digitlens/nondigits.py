@@ -1,8 +1,10 @@
 """Synthetic things that are not digits, for teaching the model to say "that's not a digit" (outlier exposure).
 
 Letters and signs from the fonts this machine has, scribbles, doodles, dots, lines and blobs, drawn large on a
-canvas, then brought to MNIST's form by the same `to_mnist` as every real input (and as half the training
-digits, so that the model cannot tell the two apart by how they were resampled). Shapes a person could fairly
+canvas, then brought to MNIST's form by the same `to_mnist` as every real input (and as many training digits,
+so that the model cannot tell the two apart by how they were resampled). Glyphs are often redrawn along their
+centre line with a round pen (`penned`), as the canvas draws and as the training digits are redrawn too: a
+letter must be refused for its shape, not for looking typeset. Shapes a person could fairly
 read as a digit (O, I, l, S, Z, a plain ring, a vertical bar) are left out: refusing them would refuse real digits.
 """
 
@@ -20,6 +22,8 @@ TRAINING_FONT_DIRS = ["dejavu", "freefont", "breip", "andika", "roboto", "lato",
 FONT_ROOT = Path("/usr/share/fonts/truetype")
 GLYPHS = "ACEFHKMNPRTUVWXYacdefhkmnprtuvwxy#%&*+<=>?@$!€£¥§¶©®✓✗→←↑↓♥★☺☹"
 KINDS = ("glyph", "scribble", "doodle", "dots", "lines", "blob", "word")
+PENNED_SHARE = 0.5  # of glyphs (and font digits) redrawn with a round pen along their centre line
+PEN_RADIUS = (1.2, 7.0)  # pixels at CANVAS size: the dashboard's 8-32 px pens on its 280 px canvas, and finer
 
 
 def training_fonts() -> list[Path]:
@@ -76,7 +80,21 @@ def text_image(rng: np.random.Generator, text: str, fonts: list[Path], size: int
     font = ImageFont.truetype(str(fonts[choice]), size) if choice < len(fonts) else ImageFont.load_default(size)
     stroke = int(rng.integers(0, 3))
     ImageDraw.Draw(image).text((CANVAS / 2, CANVAS / 2), text, fill=255, font=font, anchor="mm", stroke_width=stroke, stroke_fill=255)
-    return image.rotate(float(rng.uniform(-15, 15)), resample=Image.Resampling.BILINEAR)
+    image = image.rotate(float(rng.uniform(-15, 15)), resample=Image.Resampling.BILINEAR)
+    return Image.fromarray(penned(np.asarray(image), rng)) if rng.random() < PENNED_SHARE else image
+
+
+def penned(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """White-on-black ink redrawn along its centre line with a round pen of random width, edges anti-aliased."""
+    from scipy import ndimage
+    from skimage.morphology import skeletonize  # training only: scikit-image is in requirements-dev.txt
+
+    centre = skeletonize(gray > 127)
+    if not centre.any():
+        return gray
+    radius = rng.uniform(*PEN_RADIUS)
+    distance = ndimage.distance_transform_edt(~centre)
+    return (np.clip(radius + 0.5 - distance, 0, 1) * 255).astype(np.uint8)
 
 
 def font_digits(count: int, seed: int, fonts: list[Path] | None = None) -> tuple[np.ndarray, np.ndarray]:
