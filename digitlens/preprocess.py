@@ -11,6 +11,7 @@ the page edge or a shadow. Strokes are kept as wide as they were drawn: the mode
 
 import io
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -22,6 +23,7 @@ DIGIT_BOX = 20  # MNIST's bounding box for the digit inside the 28x28 field
 INK_THRESHOLD = 0.2  # share of the strongest ink below which a pixel counts as paper
 MIN_INK_CONTRAST = 32 / MAX_PIXEL  # flatter images hold no digit
 MAX_IMAGE_PIXELS = 40_000_000
+MAX_ASPECT = 20  # a picture of a digit or a number is at most this many times as wide as tall, or as tall as wide
 WORK_SIDE = 512  # the ink is looked for at this size: a digit over a fifth of the frame keeps 100+ pixels
 PAPER_SIDE = 128  # the paper is estimated at this size: light and shadows vary slowly
 PAPER_STEP = 0.25  # the paper changing by this share from one pixel to the next (at PAPER_SIDE) is an edge, not light
@@ -42,7 +44,13 @@ PAGE_EDGE_SPAN = 0.9  # a mark spanning this share of the image along an edge is
 DIGIT_ASPECT = 0.75  # width/height of one handwritten digit, where a number has no digit to measure
 NARROW_DIGIT = 0.35  # of the height: pieces narrower than this (a 1) do not tell a digit's width
 SPLIT_SLACK = 0.3  # a piece 1.7 digits wide holds two touching digits; 1.6, one broad digit
-AMBIGUOUS_WIDTH = (1.4, 2.2)  # in digits: pieces this wide may be one broad digit or two touching ones
+MAX_GROUP = 3  # neighbouring pieces that may be one digit (a 4 or a 5 in strokes that do not touch, a broken stroke)
+SURENESS_FLOOR = 0.01  # what is not a digit counts this much however unsure: a star is one "?", not two halves
+CUT_COST = 0.5  # log-sureness a cut through a piece costs: a piece is a priori less often two touching digits than one
+NOISE_HEIGHT = 0.6  # of the tallest piece: a lower piece at a number's end that the judge rejects is noise, not a digit
+NOISE_SURENESS = 0.3
+GROUP_GAP = 0.5  # of a digit's width: pieces further apart are never one digit
+AMBIGUOUS_WIDTH = (0.9, 2.4)  # in digits: pieces this wide may be one broad digit or two touching ones
 FRAGMENT_HEIGHT = 0.45  # of the number's median height: lower pieces are fragments, not digits
 FRAGMENT_REACH = 0.25  # of the height: a fragment this close to a digit is part of it
 NO_INK_MESSAGE = "no digit found: the image is blank; draw or upload a digit first"
@@ -56,28 +64,45 @@ class ImageError(ValueError):
     """The file is not an image that can be read."""
 
 
-def read_image(source) -> np.ndarray:
-    """Decode a PNG/JPEG/... from a path, bytes or a binary file into an array; ImageError if it cannot.
+def read_image(source, name: str | None = None) -> np.ndarray:
+    """Decode a PNG/JPEG/... from a path, bytes or a binary file into an array; ImageError, naming the file (or
+    `name`) and the reason, if it cannot.
 
     Large photos are decoded reduced (JPEG's draft mode, then a box filter) to the WORK_SIDE the ink is looked
     for at, and turned upright as the camera's EXIF tag says.
     """
-    name = str(source) if isinstance(source, (str, Path)) else "the upload"
+    name = name or (str(source) if isinstance(source, (str, Path)) else "the upload")
     if isinstance(source, bytes):
         source = io.BytesIO(source)
     try:
         image = Image.open(source)
-        if image.width * image.height > MAX_IMAGE_PIXELS:
-            raise ImageError(f"{name}: image of {image.width}x{image.height} pixels is too large (limit {MAX_IMAGE_PIXELS:,})")
+        check_size(name, *image.size)  # from the header, before a single pixel is decoded
         scale = WORK_SIDE / max(image.size)
         if scale < 1:
             image.draft(image.mode, (round(image.width * scale), round(image.height * scale)))
         image = ImageOps.exif_transpose(image)
         image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as error:
-        raise ImageError(f"{name}: not a readable image (PNG, JPEG, ...): {error}") from None
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not a readable image: not a format we know (PNG, JPEG, GIF, BMP, TIFF, WebP, ...)") from None
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError) as error:
+        raise ImageError(f"{name}: not a readable image: the file is broken ({error})") from None
     has_alpha = "A" in image.getbands() or "transparency" in image.info
     return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+
+
+def check_size(name: str, width: int, height: int) -> None:
+    """ImageError for a picture too large to decode or too thin to hold a digit, told by its header alone."""
+    if width < 1 or height < 1:
+        raise ImageError(f"{name}: image of {width}x{height} pixels is empty")
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageError(f"{name}: image of {width}x{height} pixels is too large (at most {MAX_IMAGE_PIXELS:,} pixels)")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ImageError(
+            f"{name}: image of {width}x{height} pixels is too thin to hold a digit "
+            f"(at most {MAX_ASPECT} times as wide as tall, or as tall as wide)"
+        )
 
 
 def ink_map(image) -> np.ndarray:
@@ -309,28 +334,95 @@ def to_mnist(image) -> np.ndarray:
     return mnist_field(select_digit(ink_map(image)))
 
 
+class Piece(NamedTuple):
+    """Ink of one digit or part of one, cropped, and where its top-left corner was in the picture."""
+
+    ink: np.ndarray
+    top: int
+    left: int
+
+    @property
+    def right(self) -> int:
+        return self.left + self.ink.shape[1]
+
+
 def to_mnist_sequence(image, judge=None) -> np.ndarray:
     """Uint8 (K, 28, 28): the digits of a number, left to right, each made the MNIST way.
 
     Marks above or below one another are one digit (a 5's flag over its body, a 4 drawn in two strokes); a
     small fragment joins its nearest neighbour or, far from any, is dropped (a speck, a piece of a ruled line);
     a piece much wider than the number's other digits holds touching digits and is cut where its ink is thinnest.
-    judge, a function from (N, 28, 28) images to how surely each is one digit, settles a piece that may be one
-    broad digit or two touching ones (without it, the width alone decides).
+    judge, a function from (N, 28, 28) images to how surely each is one digit, lets the model settle what the
+    shapes leave open (surest_reading); without it, the width alone decides.
     """
     ink = ink_map(image)
     pieces = digit_pieces([mark for mark in marks(ink) if not is_page_edge(mark, ink.shape)], ink)
     if not pieces:
         raise NoInkError(NO_INK_MESSAGE)
-    height = float(np.median([piece.shape[0] for piece, _ in pieces]))
+    height = float(np.median([piece.ink.shape[0] for piece in pieces]))
     pieces = absorb_fragments(pieces, height)
     width = typical_width(pieces, height)
-    return np.concatenate([split_touching(piece, width, judge) for piece, _ in pieces])
+    if judge is not None:
+        return surest_reading(pieces, width, judge)
+    return np.concatenate([fields(cut(piece.ink, digits_in(piece.ink.shape[1] / width))) for piece in pieces])
 
 
-def digit_pieces(found: list[dict], ink: np.ndarray) -> list[tuple[np.ndarray, int]]:
-    """The ink of each digit, cropped, with its left column, left to right: a mark whose middle lies within the
-    previous piece's span joins it."""
+def surest_reading(pieces: list[Piece], digit_width: float, judge) -> np.ndarray:
+    """Uint8 (K, 28, 28): the pieces grouped and cut into the digits the judge is surest of.
+
+    Neighbouring pieces may be one digit (a broken stroke), and a piece one digit or several touching ones.
+    Every grouping of up to MAX_GROUP neighbours, each cut as its width allows, is judged in one batch, and the
+    reading with the largest sum of log-sureness over its digits, less CUT_COST a cut, wins (dynamic programming
+    over the pieces). A merged pair of digits reads unsure, a digit cut in two gives two unsure parts; what is
+    no digit either way costs SURENESS_FLOOR a mark, so it is not cut into more marks.
+    Then low marks at either end that the judge finds unlike any digit go: a stretch of ruled line or a shadow's
+    edge beside the number, or touching it (in the middle, such a mark stays, and the number shows it).
+    """
+    options = {}  # (first piece, last piece + 1, digit count) -> the digits' inks
+    for first in range(len(pieces)):
+        group = pieces[first]
+        for stop in range(first + 1, min(first + MAX_GROUP, len(pieces)) + 1):
+            if stop > first + 1:
+                if gap_between(group, pieces[stop - 1]) > GROUP_GAP * digit_width:
+                    break
+                group = merged(group, pieces[stop - 1])
+            ratio = group.ink.shape[1] / digit_width
+            likely = digits_in(ratio)
+            counts = {1, 2} if AMBIGUOUS_WIDTH[0] <= ratio <= AMBIGUOUS_WIDTH[1] else {max(likely - 1, 1), likely, likely + 1}
+            for count in counts:
+                options[first, stop, count] = [crop(part) for part in cut(group.ink, count)]
+    keys = list(options)
+    images = {key: fields(options[key]) for key in keys}
+    judged = judge(np.concatenate([images[key] for key in keys]))
+    ends = np.cumsum([len(options[key]) for key in keys])
+    sureness = {key: judged[end - len(options[key]) : end] for key, end in zip(keys, ends)}
+    scores = {key: float(np.log(np.maximum(sureness[key], SURENESS_FLOOR)).sum()) - CUT_COST * (key[2] - 1) for key in keys}
+    best, choice = [0.0] + [-np.inf] * len(pieces), [None] * (len(pieces) + 1)
+    for key in sorted(keys, key=lambda key: key[1]):
+        first, stop, _ = key
+        if best[first] + scores[key] > best[stop]:
+            best[stop], choice[stop] = best[first] + scores[key], key
+    chosen, stop = [], len(pieces)
+    while stop:
+        chosen.insert(0, choice[stop])
+        stop = choice[stop][0]
+    heights = np.concatenate([[ink.shape[0] for ink in options[key]] for key in chosen])
+    noise = (heights < NOISE_HEIGHT * heights.max()) & (np.concatenate([sureness[key] for key in chosen]) < NOISE_SURENESS)
+    kept = np.arange(np.argmin(noise), len(noise) - np.argmin(noise[::-1])) if not noise.all() else np.arange(len(noise))
+    return np.concatenate([images[key] for key in chosen])[kept]
+
+
+def fields(parts: list[np.ndarray]) -> np.ndarray:
+    return np.stack([mnist_field(part) for part in parts])
+
+
+def digits_in(ratio: float) -> int:
+    """How many digits a piece `ratio` digit-widths wide holds, by width alone: 1.7 is two touching digits, 1.6 one broad one."""
+    return max(int(ratio + SPLIT_SLACK), 1)
+
+
+def digit_pieces(found: list[dict], ink: np.ndarray) -> list[Piece]:
+    """The ink of each digit, left to right: a mark whose middle lies within the previous piece's span joins it."""
     groups: list[list[dict]] = []
     right = 0
     for mark in sorted(found, key=lambda mark: mark["box"][1].start):
@@ -343,59 +435,43 @@ def digit_pieces(found: list[dict], ink: np.ndarray) -> list[tuple[np.ndarray, i
     return [cropped_piece(group, ink) for group in groups]
 
 
-def cropped_piece(group: list[dict], ink: np.ndarray) -> tuple[np.ndarray, int]:
+def cropped_piece(group: list[dict], ink: np.ndarray) -> Piece:
     canvas = np.zeros(ink.shape, np.float32)
     for mark in group:
         canvas[mark["box"]] += np.where(mark["mask"], ink[mark["box"]], 0)
-    cols = np.flatnonzero(canvas.any(axis=0))
-    return crop(canvas), int(cols[0])
+    rows, cols = np.flatnonzero(canvas.any(axis=1)), np.flatnonzero(canvas.any(axis=0))
+    return Piece(crop(canvas), int(rows[0]), int(cols[0]))
 
 
-def absorb_fragments(pieces: list[tuple[np.ndarray, int]], height: float) -> list[tuple[np.ndarray, int]]:
+def absorb_fragments(pieces: list[Piece], height: float) -> list[Piece]:
     """Pieces much lower than the number's digits join the nearest piece when close to it, else are dropped."""
-    whole = [piece for piece in pieces if piece[0].shape[0] >= FRAGMENT_HEIGHT * height]
-    for fragment in (piece for piece in pieces if piece[0].shape[0] < FRAGMENT_HEIGHT * height):
+    whole = [piece for piece in pieces if piece.ink.shape[0] >= FRAGMENT_HEIGHT * height]
+    for fragment in (piece for piece in pieces if piece.ink.shape[0] < FRAGMENT_HEIGHT * height):
         gaps = [gap_between(fragment, piece) for piece in whole]
         if gaps and min(gaps) <= FRAGMENT_REACH * height:
             nearest = int(np.argmin(gaps))
             whole[nearest] = merged(whole[nearest], fragment)
-    return sorted(whole, key=lambda piece: piece[1])
+    return sorted(whole, key=lambda piece: piece.left)
 
 
-def gap_between(a: tuple[np.ndarray, int], b: tuple[np.ndarray, int]) -> int:
-    (ink_a, left_a), (ink_b, left_b) = a, b
-    return max(left_b - (left_a + ink_a.shape[1]), left_a - (left_b + ink_b.shape[1]), 0)
+def gap_between(a: Piece, b: Piece) -> int:
+    return max(b.left - a.right, a.left - b.right, 0)
 
 
-def merged(a: tuple[np.ndarray, int], b: tuple[np.ndarray, int]) -> tuple[np.ndarray, int]:
-    """Two pieces side by side in one array (their vertical placement is lost: MNIST centres each digit anyway)."""
-    left = min(a[1], b[1])
-    width = max(a[1] + a[0].shape[1], b[1] + b[0].shape[1]) - left
-    out = np.zeros((max(a[0].shape[0], b[0].shape[0]), width), np.float32)
-    for ink, start in (a, b):
-        out[: ink.shape[0], start - left : start - left + ink.shape[1]] += ink
-    return out, left
+def merged(a: Piece, b: Piece) -> Piece:
+    """Two pieces in one, each where it was drawn."""
+    top, left = min(a.top, b.top), min(a.left, b.left)
+    bottom = max(a.top + a.ink.shape[0], b.top + b.ink.shape[0])
+    out = np.zeros((bottom - top, max(a.right, b.right) - left), np.float32)
+    for piece in (a, b):
+        out[piece.top - top : piece.top - top + piece.ink.shape[0], piece.left - left : piece.right - left] += piece.ink
+    return Piece(out, top, left)
 
 
-def typical_width(pieces: list[tuple[np.ndarray, int]], height: float) -> float:
+def typical_width(pieces: list[Piece], height: float) -> float:
     """The width of one digit in this number: the median of pieces shaped like one digit (not a 1, not a pair)."""
-    widths = [ink.shape[1] for ink, _ in pieces if NARROW_DIGIT * height <= ink.shape[1] <= height]
+    widths = [piece.ink.shape[1] for piece in pieces if NARROW_DIGIT * height <= piece.ink.shape[1] <= height]
     return float(np.median(widths)) if widths else DIGIT_ASPECT * height
-
-
-def split_touching(piece: np.ndarray, digit_width: float, judge=None) -> np.ndarray:
-    """Uint8 (K, 28, 28): the piece as the digits it holds, cut at the columns of least ink.
-
-    By width, a piece 1.7 digits wide holds two touching digits (they overlap a little) and one 1.6 wide is a
-    broad digit; in AMBIGUOUS_WIDTH, judge (when given) picks the reading it is surer of.
-    """
-    counts = {int(piece.shape[1] / digit_width + SPLIT_SLACK)}
-    if judge is not None and AMBIGUOUS_WIDTH[0] <= piece.shape[1] / digit_width <= AMBIGUOUS_WIDTH[1]:
-        counts |= {1, 2}
-    readings = [np.stack([mnist_field(part) for part in cut(piece, max(count, 1))]) for count in sorted(counts)]
-    if len(readings) == 1:
-        return readings[0]
-    return max(readings, key=lambda digits: float(np.mean(np.log(np.maximum(judge(digits), 1e-6)))))
 
 
 def cut(piece: np.ndarray, count: int) -> list[np.ndarray]:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from digitlens import reading
 from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist, to_mnist_sequence
 from digitlens.strokes import DIGIT_STROKES, draw, random_drawing
 from photos import jpeg_bytes, paper_photo
@@ -217,3 +218,18 @@ def test_number_on_ruled_paper(predictor):
 
 def test_lone_digit_is_a_sequence_of_one():
     assert to_mnist_sequence(draw(6)).shape == (1, 28, 28)
+
+
+BROKEN_FOUR = [[(0.45, 0.08), (0.15, 0.64), (0.55, 0.64)], [(0.75, 0.2), (0.75, 0.94)]]  # its upright does not touch
+
+
+def test_the_model_settles_pieces_that_may_be_one_digit_or_two(predictor):
+    """A 4 whose upright stands apart is two pieces; by their shapes alone, two digits. The judge joins them,
+    and still cuts touching zeros apart."""
+    number = number_drawing([1, 2])
+    number[:, :350] = draw(BROKEN_FOUR, size=350, box=(0.2, 0.1, 0.8, 0.7), width=16)[:280]
+    assert len(to_mnist_sequence(number)) == 3
+    judged = reading.mnist_images(number, number=True, predictor=predictor)
+    assert list(predictor.predict(judged)) == [4, 2]
+    touching = reading.mnist_images(number_drawing([0, 0], gap=-12), number=True, predictor=predictor)
+    assert list(predictor.predict(touching)) == [0, 0]
