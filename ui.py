@@ -1,8 +1,8 @@
 """What every dashboard page shares: the model and the test set, loaded once per process, and small widgets."""
 
-import json
 import logging
 import os
+import re
 from contextlib import contextmanager
 
 import numpy as np
@@ -10,9 +10,9 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from digitlens import METRICS_PATH, analysis, charts, data, reading, saliency
+from digitlens import analysis, charts, data, reading, saliency
 from digitlens.client import RemotePredictor
-from digitlens.model import Predictor
+from digitlens.model import Predictor, metrics_card
 from digitlens.preprocess import ImageError, NoInkError, read_image
 
 THUMBNAIL_SCALE = 3  # 28 px digits shown at 84 px, each pixel a crisp 3x3 block
@@ -20,6 +20,7 @@ GALLERY_COLUMNS = 8
 DIALOG_SCALE = 8  # the opened image at 224 px
 NUMBER_COLUMNS = 4  # digits of a number shown side by side, each with its image and probabilities
 NOT_A_DIGIT_MESSAGE = "That doesn't look like a digit"
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 API_URL = os.environ.get("DIGITLENS_API_URL")  # when set, predictions come from that running API
 
 
@@ -45,11 +46,8 @@ def get_test_data() -> tuple[np.ndarray, np.ndarray]:
 
 @st.cache_data
 def get_metrics() -> dict | None:
-    """The model's metrics card written by training, or None before the first training run."""
-    try:
-        return json.loads(METRICS_PATH.read_text())
-    except FileNotFoundError:
-        return None
+    """The model's metrics card written by training, or None before the first training run (or when unreadable)."""
+    return metrics_card() or None
 
 
 @st.cache_data(show_spinner="Scoring the 10,000 test images...")
@@ -83,12 +81,17 @@ def uploaded_images(upload, number: bool = False) -> np.ndarray | None:
     """
     wanted = "a number" if number else "one digit"
     try:
-        return reading.mnist_images(read_image(upload), number, get_predictor())
-    except ImageError:
-        st.error(f"Could not read {upload.name} as an image. Upload a PNG or JPEG photo or scan of {wanted}.")
+        return reading.mnist_images(read_image(upload, name=upload.name), number, get_predictor())
+    except ImageError as error:  # its message names the file and the reason: broken, too large, too thin
+        st.error(f"{literal(str(error))}. Upload a PNG or JPEG photo or scan of {wanted}.")
     except NoInkError:
-        st.error(f"No digit found in {upload.name}: it is blank or one flat colour. Upload a picture of {wanted}.")
+        st.error(f"No digit found in {literal(upload.name)}: it is blank or one flat colour. Upload a picture of {wanted}.")
     return None
+
+
+def literal(text: str) -> str:
+    """Text shown as written, not read as Markdown: a file named `[x](https://...)` must not become a link."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
 def uploaded_digit(upload) -> np.ndarray | None:

@@ -1,7 +1,10 @@
 """Error-analysis tables computed from labels and predicted probabilities (NumPy / pandas, no UI)."""
 
 import hashlib
+import logging
 import os
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -178,11 +181,18 @@ def file_fingerprint(*paths) -> str:
 
 
 def cached_arrays(name: str, key: str, compute, cache_dir=CACHE_DIR) -> dict[str, np.ndarray]:
-    """Arrays stored as cache_dir/name-key.npz; compute() (returning a dict of arrays) runs only on a miss."""
+    """Arrays stored as cache_dir/name-key.npz; compute() (returning a dict of arrays) runs only on a miss.
+
+    A broken file (truncated, corrupted: the zip's CRC catches it) is logged, deleted and computed again.
+    """
     path = Path(cache_dir) / f"{name}-{key}.npz"
     if path.exists():
-        with np.load(path) as stored:
-            return {field: stored[field] for field in stored.files}
+        try:
+            with np.load(path) as stored:
+                return {field: stored[field] for field in stored.files}
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+            logging.getLogger(__name__).warning("cache file %s is broken (%s); computing it again", path, error)
+            path.unlink(missing_ok=True)
     arrays = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}")

@@ -5,7 +5,9 @@ tutorial's 500 images where Pydantic validation took 26 ms. Its schema is still 
 Run it with `python -m digitlens serve`.
 """
 
+import asyncio
 import json
+import os
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -14,14 +16,17 @@ import orjson
 from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from digitlens import IMAGE_SIDE, MAX_PIXEL, METRICS_PATH, NUM_CLASSES, NUM_PIXELS, reading
-from digitlens.model import Predictor
+from digitlens import IMAGE_SIDE, MAX_PIXEL, NUM_CLASSES, NUM_PIXELS, reading
+from digitlens.model import Predictor, metrics_card
 from digitlens.preprocess import read_image
 
 MAX_IMAGES = 10_000
 MAX_BODY_BYTES = 64 * 1024 * 1024  # 10,000 images of 784 values written "255.0," need ~47 MB
+MODEL_ENV = "DIGITLENS_MODEL"  # path of the .keras model to serve, set by `serve --model`
+BODY_TIMEOUT = 10  # seconds the body may stall before the request is refused (408)
 EXPECTED_BODY = '{"input": [[784 pixel values 0-255], ...]} or {"input": [[28 rows of 28 values], ...]}'
 HOME_TEXT = f"""digitlens: an MNIST digit classifier.
 POST /predict with {EXPECTED_BODY} for {NUM_CLASSES} probabilities per image.
@@ -79,61 +84,66 @@ class ErrorMessage(BaseModel):
 ERRORS = {status: {"model": ErrorMessage} for status in (400, 413, 422)}
 
 
-def read_metrics() -> dict:
-    """The model's metrics card, or nothing when it is missing (health then reports fewer facts)."""
-    return json.loads(METRICS_PATH.read_text()) if METRICS_PATH.exists() else {}
-
-
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    """Load the model once per worker process, before the first request."""
-    app.state.predictor = Predictor.load()
-    app.state.metrics = read_metrics()
+    """Load the model once per worker process, before the first request: the committed one, or MODEL_ENV's."""
+    app.state.predictor = Predictor.load(os.environ.get(MODEL_ENV))
+    app.state.metrics = metrics_card(app.state.predictor.keras_path)  # {} when missing or unreadable: fewer facts
     yield
 
 
-class BodySizeLimit:
-    """Answer 413 to bodies over the limit, whether declared (Content-Length) or streamed, without reading them whole."""
+class BodyLimits:
+    """413 for bodies over the size limit, whether declared (Content-Length) or streamed, without reading them
+    whole; 408 when the body stops arriving for BODY_TIMEOUT seconds (a slow client holds no worker for long)."""
 
-    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES):
+    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES, timeout: float = BODY_TIMEOUT):
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            return await self.too_large(scope, receive, send)
-        received = 0
+            return await self.refuse(413, self.too_large, scope, receive, send)
+        received, problem = 0, None
 
-        async def receive_within_limit():
-            nonlocal received
-            message = await receive()
+        async def receive_within_limits():
+            nonlocal received, problem
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout)
+            except TimeoutError:
+                problem = 408, f"request body too slow: nothing arrived for {self.timeout:g} s"
+                raise BodyProblem from None
             received += len(message.get("body", b""))
             if received > self.max_bytes:
-                raise BodyTooLarge
+                problem = 413, self.too_large
+                raise BodyProblem
             return message
 
-        async def send_unless_too_large(message):
-            if received <= self.max_bytes:
+        async def send_unless_refused(message):
+            if problem is None:
                 await send(message)
 
         try:
-            await self.app(scope, receive_within_limit, send_unless_too_large)
+            await self.app(scope, receive_within_limits, send_unless_refused)
         except Exception:
-            if received <= self.max_bytes:
+            if problem is None:
                 raise
-        if received > self.max_bytes:
-            await self.too_large(scope, receive, send)
+        if problem is not None:
+            await self.refuse(*problem, scope, receive, send)
 
-    async def too_large(self, scope, receive, send):
-        detail = f"request body too large: expected at most {self.max_bytes:,} bytes ({MAX_IMAGES:,} images)"
-        await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+    @property
+    def too_large(self) -> str:
+        return f"request body too large: expected at most {self.max_bytes:,} bytes ({MAX_IMAGES:,} images)"
+
+    async def refuse(self, status: int, detail: str, scope, receive, send):
+        await JSONResponse({"detail": detail}, status_code=status, headers={"connection": "close"})(scope, receive, send)
 
 
-class BodyTooLarge(Exception):
-    """Raised inside the app when a streamed body passes the limit; BodySizeLimit turns it into a 413."""
+class BodyProblem(Exception):
+    """Raised inside the app when the body passes the size limit or stalls; BodyLimits answers 413 or 408."""
 
 
 app = FastAPI(
@@ -142,7 +152,7 @@ app = FastAPI(
     description=HOME_TEXT,
     lifespan=lifespan,
 )
-app.add_middleware(BodySizeLimit)
+app.add_middleware(BodyLimits)
 
 
 @app.exception_handler(RequestValidationError)
@@ -168,10 +178,19 @@ def home() -> str:
     },
 )
 async def predict(request: Request) -> Response:
-    """Ten probabilities per image, digit 0 first, in the order the images were sent (the tutorial's contract)."""
-    images = parse_images(await request.body())
+    """Ten probabilities per image, digit 0 first, in the order the images were sent (the tutorial's contract).
+
+    Parsing and inference run in a worker thread: 10,000 images take ~1 s, and the event loop stays free for
+    other requests and health checks meanwhile.
+    """
+    body = await request.body()
+    return await run_in_threadpool(probabilities_response, body, request.app.state.predictor)
+
+
+def probabilities_response(body: bytes, predictor) -> Response:
+    images = parse_images(body)
     try:
-        probabilities = request.app.state.predictor.predict_proba(images)
+        probabilities = predictor.predict_proba(images)
     except ValueError as error:  # NaN, infinity, or values outside 0-255
         raise HTTPException(422, str(error)) from None
     return Response(orjson.dumps(probabilities, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
@@ -189,7 +208,7 @@ def predict_image(
     it looks like a digit at all.
     """
     try:
-        images = reading.mnist_images(read_image(file.file.read()), number, request.app.state.predictor)
+        images = reading.mnist_images(read_image(file.file.read(), file.filename), number, request.app.state.predictor)
     except ValueError as error:  # not an image, or no digit in it; both messages say what is expected
         raise HTTPException(422, str(error)) from None
     found = reading.read(request.app.state.predictor, images)
@@ -234,6 +253,8 @@ def parse_images(body: bytes) -> np.ndarray:
         raise HTTPException(422, f"expected at least one image in 'input', got an empty list; send {EXPECTED_BODY}")
     if len(images) > MAX_IMAGES:
         raise HTTPException(413, f"too many images: expected at most {MAX_IMAGES:,} per request, got {len(images):,}")
+    if b"true" in body or b"false" in body:  # JSON booleans are ints to Python and NumPy: look for them by name
+        refuse_non_numbers(images)
     pixels = byte_pixels(images)
     if pixels is not None:
         return pixels
@@ -241,13 +262,13 @@ def parse_images(body: bytes) -> np.ndarray:
         array = np.asarray(images)
     except (ValueError, TypeError, OverflowError):  # rows of different lengths, or lists mixed with numbers
         raise HTTPException(422, shape_problem(images)) from None
-    if array.dtype.kind not in "iuf":
-        culprit = first_non_number(images)
-        if culprit is not None:
-            raise HTTPException(422, f"expected pixel values as numbers 0-{MAX_PIXEL}, got {culprit}")
-        array = array.astype(np.float64)  # integers too large for int64: the predictor reports the range
     if array.shape[1:] not in ((NUM_PIXELS,), (IMAGE_SIDE, IMAGE_SIDE)):
         raise HTTPException(422, shape_problem(images))
+    if array.dtype.kind not in "iuf":
+        refuse_non_numbers(images)
+        # all numbers, yet no NumPy number type holds them: an integer beyond int64
+        culprit = first_value(images, lambda value: not 0 <= value <= MAX_PIXEL)
+        raise HTTPException(422, f"expected pixel values from 0 to {MAX_PIXEL}, got {culprit}")
     return array
 
 
@@ -291,17 +312,30 @@ def shape_problem(images: list) -> str:
                 if not isinstance(row, list) or len(row) != IMAGE_SIDE:
                     got = f"{len(row)} values" if isinstance(row, list) else as_json(row)
                     return f"expected {IMAGE_SIDE} pixel values per row, got {got} in row {row_index} of image {index}"
+                nested = next((value for value in row if isinstance(value, list)), None)
+                if nested is not None:
+                    return (
+                        f"expected numbers in row {row_index} of image {index}, got a list {as_json(nested)}: "
+                        f"an image is {IMAGE_SIDE} rows of {IMAGE_SIDE} numbers, not nested deeper"
+                    )
     return f"expected every image as {NUM_PIXELS} pixel values or {IMAGE_SIDE} rows of {IMAGE_SIDE}, not a mix of both"
 
 
-def first_non_number(images: list) -> str | None:
-    """The first value in the nested lists that is not a JSON number, as JSON text; None if all are numbers."""
+def refuse_non_numbers(images: list) -> None:
+    """HTTPException naming the first value that is not a JSON number (a string, null, true, an object)."""
+    culprit = first_value(images, lambda value: isinstance(value, bool) or not isinstance(value, (int, float)))
+    if culprit is not None:
+        raise HTTPException(422, f"expected pixel values as numbers 0-{MAX_PIXEL}, got {culprit}")
+
+
+def first_value(images: list, is_wrong) -> str | None:
+    """The first value in the nested lists for which is_wrong(value) holds, as JSON text; None if none does."""
     pending = [images]
     while pending:
         item = pending.pop()
         if isinstance(item, list):
             pending.extend(reversed(item))
-        elif isinstance(item, bool) or not isinstance(item, (int, float)):
+        elif is_wrong(item):
             return as_json(item)
     return None
 

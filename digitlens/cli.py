@@ -77,7 +77,11 @@ def export_csv(args) -> int:
 def serve(args) -> int:
     from digitlens import serving
 
-    serving.run(args.host, args.port, args.workers, args.access_log)
+    try:
+        serving.run(args.host, args.port, args.workers, args.access_log, args.model)
+    except (FileNotFoundError, ValueError) as error:  # no model, or a broken one: the message names the file
+        print(f"error: cannot serve: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -123,6 +127,7 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--port", type=int, default=8000)
     command.add_argument("--workers", type=int, default=1, help="processes, each with its own model (about one per core)")
     command.add_argument("--access-log", action="store_true", help="log every request")
+    command.add_argument("--model", type=Path, help="path of a .keras model, its .tflite twin beside it (default: the committed one)")
     command.set_defaults(run=serve)
 
     command = commands.add_parser("export-savedmodel", help="write the model as a TensorFlow SavedModel for TF Serving")

@@ -1,12 +1,60 @@
 """Running the model as a service: our API under uvicorn, or a SavedModel for TensorFlow Serving."""
 
+import os
 import socket
 from pathlib import Path
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from digitlens import IMAGE_SIDE, MODEL_PATH
+from digitlens.api import MODEL_ENV
+from digitlens.model import Predictor
+
+
+HEADER_TIMEOUT = 10  # seconds a client has to send a request's line and headers
+
+
+class HeaderDeadline(HttpToolsProtocol):
+    """uvicorn's HTTP protocol with a deadline for each request's line and headers, then 408 and close.
+
+    uvicorn has none: 200 clients trickling a header line every few seconds held their connections (and the
+    worker's sockets) for as long as they liked. The body has its own deadline, in the app (api.BodyLimits).
+    """
+
+    _deadline = None
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm()  # the next request on a kept-alive connection
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self._deadline is None:
+            self._deadline = self.loop.call_later(HEADER_TIMEOUT, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            self.transport.close()
 
 
 class Config(uvicorn.Config):
@@ -24,9 +72,17 @@ class Config(uvicorn.Config):
         return listener
 
 
-def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, access_log: bool = False) -> None:
-    """Serve digitlens.api with uvicorn; each worker is a process with its own copy of the model."""
-    config = Config("digitlens.api:app", host=host, port=port, workers=workers, access_log=access_log)
+def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, access_log: bool = False, model: Path | None = None) -> None:
+    """Serve digitlens.api with uvicorn; each worker is a process with its own copy of the model.
+
+    The model is loaded once here first, so that a missing or broken model file stops `serve` with an error
+    naming it (FileNotFoundError, ValueError) before any worker starts: uvicorn's supervisor exits 0 when
+    its workers die at start-up, and a platform would take that for a clean stop.
+    """
+    Predictor.load(model)
+    if model is not None:
+        os.environ[MODEL_ENV] = str(Path(model).resolve())  # the workers' app reads it (they inherit the environment)
+    config = Config("digitlens.api:app", host=host, port=port, workers=workers, access_log=access_log, http=HeaderDeadline)
     if workers > 1:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:

@@ -68,6 +68,6 @@ st.subheader("Or upload a picture of a number" if number else "Or upload a pictu
 upload = st.file_uploader("A PNG or JPEG photo or scan", type=["png", "jpg", "jpeg"])
 if upload is not None and (images := ui.uploaded_images(upload, number)) is not None:
     upload_area, upload_result_area = (st.container(), st.container()) if number else st.columns([1, 2], gap="large")
-    upload_area.image(upload, caption=upload.name, width=NUMBER_CANVAS_WIDTH if number else CANVAS_SIDE)
+    upload_area.image(upload, caption=ui.literal(upload.name), width=NUMBER_CANVAS_WIDTH if number else CANVAS_SIDE)
     with upload_result_area:
         ui.show_reading(reading.read(ui.get_predictor(), images), number, key="upload", hint=UPLOAD_HINT[mode])

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 import ui
-from digitlens import analysis, charts
+from digitlens import charts
 
 GALLERY_LIMIT = 48
 

@@ -16,7 +16,10 @@ images, labels = ui.get_test_data()
 test_probabilities, predictions = ui.get_test_predictions()
 requested = st.query_params.get("id", "")  # galleries link here with ?id=<test id>
 first_mistake = int(predictions.index[~predictions["correct"]][0])
-default_id = int(requested) if requested.isdigit() and int(requested) < len(images) else first_mistake
+known = requested.isascii() and requested.isdigit() and int(requested) < len(images)  # "²" is a digit to isdigit()
+default_id = int(requested) if known else first_mistake
+if requested and not known:
+    st.warning(f"There is no test image “{ui.literal(requested)}”: ids run from 0 to {len(images) - 1}. Showing the first mistake.")
 
 source = st.segmented_control("Digit", ["Test image", "Upload"], default="Test image", key="why_source")
 if source == "Upload":

@@ -61,3 +61,29 @@ def test_probabilities_long_has_one_row_per_image_and_label():
     table = analysis.probabilities_long([42, 7], probabilities)
     assert len(table) == 20
     assert table.loc[(table["id"] == 7) & (table["label"] == 3), "probability"].item() == pytest.approx(0.13)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped bytes", "empty", "not a zip"])
+def test_a_broken_cache_file_is_computed_again(tmp_path, damage):
+    """A file cut short by a crash or corrupted on disk heals itself instead of breaking the pages for good."""
+    arrays = {"probabilities": np.arange(40, dtype=np.float32).reshape(4, 10)}
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return arrays
+
+    analysis.cached_arrays("test", "key", compute, tmp_path)
+    path = tmp_path / "test-key.npz"
+    content = path.read_bytes()
+    broken = {
+        "truncated": content[: len(content) // 2],
+        "flipped bytes": content[:150] + bytes(b ^ 0xFF for b in content[150:160]) + content[160:],  # in the data: bad CRC
+        "empty": b"",
+        "not a zip": b"hello",
+    }[damage]
+    path.write_bytes(broken)
+    again = analysis.cached_arrays("test", "key", compute, tmp_path)
+    np.testing.assert_array_equal(again["probabilities"], arrays["probabilities"])
+    assert len(calls) == 2
+    assert analysis.cached_arrays("test", "key", compute, tmp_path) and len(calls) == 2  # healed: read, not computed

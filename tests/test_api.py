@@ -272,7 +272,7 @@ def test_predict_rejects_deeply_nested_json(client):
 
 def test_predict_image_rejects_a_file_that_is_not_an_image(client):
     response = client.post("/predict/image", files={"file": ("notes.txt", b"not a picture", "text/plain")})
-    assert_rejected(response, 422, "not a readable image (PNG, JPEG, ...)")
+    assert_rejected(response, 422, "notes.txt: not a readable image: not a format we know (PNG, JPEG")
 
 
 def test_predict_image_rejects_an_image_with_no_digit(client):

@@ -127,3 +127,24 @@ def test_why_page_explains_an_uploaded_digit():
     saliency, _ = figures(app)
     assert saliency["layout"]["annotations"][0]["text"].startswith("For 3 (predicted")
 
+
+
+def test_why_page_with_an_id_that_is_no_test_image_says_so_and_shows_the_first_mistake(predictions):
+    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
+    app.run()
+    app.switch_page("pages/why.py")
+    app.query_params["id"] = "²"  # a digit to str.isdigit(), not to int()
+    app.run()
+    assert not app.exception, app.exception
+    assert "There is no test image “²”: ids run from 0 to 9999" in app.warning[0].value
+    assert app.number_input[0].value == int(predictions.index[~predictions["correct"]][0])
+
+
+def test_an_upload_that_is_no_image_is_named_as_written_with_the_reason():
+    """A file name is shown as text: Markdown in it (a link) is escaped, not rendered."""
+    app = open_page("pages/why.py")
+    app.segmented_control(key="why_source").set_value("Upload").run()
+    app.file_uploader[0].upload("[x](https://example.com).png", b"GIF89a broken", "image/png").run()
+    assert not app.exception
+    message = app.error[0].value
+    assert message.startswith(r"\[x\]\(https\://example\.com\)\.png") and "not a readable image" in message

@@ -1,9 +1,7 @@
 """The real server process (`python -m digitlens serve`) over real HTTP, including the tutorial's R request."""
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,42 +11,17 @@ import numpy as np
 import pytest
 
 from digitlens import ROOT
+from servers import running_api
 
-STARTUP_SECONDS = 60
 TUTORIAL_IMAGES = 500
 TUTORIAL_DIGIT = 2
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The API as deployed (two worker processes); yields its base URL once /health answers."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("server") / "server.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "digitlens", "serve", "--port", str(port), "--workers", "2"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
-        assert process.poll() is None, f"server exited with {process.returncode}: {log_path.read_text()}"
-        try:
-            if httpx.get(f"{url}/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, f"server not up within {STARTUP_SECONDS} s"
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+    with running_api(tmp_path_factory.mktemp("server") / "server.log") as (url, _):
+        yield url
 
 
 def tutorial_body(test_set) -> bytes:
