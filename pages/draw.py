@@ -56,6 +56,8 @@ with result_area:
     images = drawn_images(canvas, number)
     if images is None:
         st.info(NUMBER_HINT if number else HINT, icon=":material/gesture:")
+        if not number:
+            ui.show_empty_prediction(key="drawing")
     else:
         found = reading.read(ui.get_predictor(), images)
         ui.show_reading(found, number, key="drawing", hint=DRAWING_HINT[mode])

@@ -123,12 +123,14 @@ def test_health_answers_while_a_10000_image_request_runs(tmp_path, test_set):
         big = threading.Thread(target=lambda: httpx.post(f"{url}/predict", content=body, timeout=60))
         big.start()
         times = []
-        while big.is_alive():
-            started = time.perf_counter()
-            assert httpx.get(f"{url}/health", timeout=10).status_code == 200
-            times.append(time.perf_counter() - started)
+        with httpx.Client(base_url=url, timeout=10) as client:  # one connection, as a load balancer keeps
+            while big.is_alive():
+                started = time.perf_counter()
+                assert client.get("/health").status_code == 200
+                times.append(time.perf_counter() - started)
         big.join()
-    assert len(times) >= 5 and max(times[1:]) <= HEALTH_LIMIT_SECONDS
+    assert len(times) >= 5 and max(times[1:]) <= HEALTH_LIMIT_SECONDS, f"slowest health check {max(times[1:]) * 1000:.0f} ms"
+    print(f"\nhealth checks during a 10,000-image request: {len(times)}, slowest {max(times[1:]) * 1000:.0f} ms")
 
 
 def test_slow_clients_are_cut_off_and_others_still_served(server):

@@ -22,6 +22,10 @@ def plotly_charts(app: AppTest) -> list:
     return app.get("plotly_chart")
 
 
+def chart_spec(app: AppTest, key: str) -> dict:
+    return json.loads(next(chart for chart in plotly_charts(app) if chart.key == key).proto.spec)
+
+
 def test_dashboard_routes_to_the_draw_page_and_shows_the_model_in_the_sidebar():
     app = run_page("dashboard.py")
     assert app.title[0].value == "Draw a digit"
@@ -41,6 +45,9 @@ def test_draw_page_starts_with_the_hint_and_no_prediction():
     app = run_page("pages/draw.py")
     assert app.info[0].value == "Draw a digit (0-9) in the box"
     assert not app.metric
+    # the charts are there, empty, before the first stroke: the browser loads Plotly with the page
+    assert [chart.key for chart in plotly_charts(app)] == ["drawing_probabilities", "drawing_model_input"]
+    assert "draw to see" in chart_spec(app, "drawing_probabilities")["layout"]["title"]["text"]
     assert app.slider[0].value == 18
     assert app.segmented_control(key="draw_mode").value == "One digit"
 
@@ -51,7 +58,7 @@ def test_draw_page_predicts_an_uploaded_drawing():
     app.run()
     assert not app.exception
     assert (app.metric[0].label, app.metric[0].value) == ("Prediction", "7")
-    assert len(plotly_charts(app)) == 2
+    assert [chart.key for chart in plotly_charts(app)][-2:] == ["upload_probabilities", "upload_model_input"]
     assert not app.warning
 
 
@@ -62,7 +69,7 @@ def test_draw_page_says_an_uploaded_star_is_not_a_digit_and_dims_the_closest_gue
     assert not app.exception
     assert "That doesn't look like a digit" in app.warning[0].value
     assert app.metric[0].label == "Closest digit" and "Prediction" not in [metric.label for metric in app.metric]
-    bars = json.loads(plotly_charts(app)[0].proto.spec)["data"][0]
+    bars = chart_spec(app, "upload_probabilities")["data"][0]
     assert bars["marker"]["opacity"] < 1
 
 
