@@ -13,7 +13,7 @@ from digitlens import MODEL_DIR, NUM_CLASSES
 def train(args) -> int:
     from digitlens.train import EPOCHS, train as run_training
 
-    run_training(args.epochs or EPOCHS, args.out)
+    run_training(args.epochs or EPOCHS, args.out, args.share)
     return 0
 
 
@@ -97,9 +97,10 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m digitlens", description="Train, evaluate and use the digit classifier.")
     commands = root.add_subparsers(dest="command", required=True)
 
-    command = commands.add_parser("train", help="train the CNN and write model/ (about 15-20 min on 2 cores)")
+    command = commands.add_parser("train", help="train the CNN and write model/ (27 min on 2 cores)")
     command.add_argument("--epochs", type=int, help="passes over the training set (default: EPOCHS in digitlens/train.py)")
     command.add_argument("--out", type=Path, default=MODEL_DIR, help="folder for the model files (default: model/)")
+    command.add_argument("--share", type=float, default=1.0, help="train on this share of the data, for a quick trial (default: 1)")
     command.set_defaults(run=train)
 
     command = commands.add_parser("evaluate", help="accuracy of the committed model on the 10,000 MNIST test images")

@@ -159,8 +159,12 @@ def targets(labels: np.ndarray, is_digit: bool) -> tuple[dict, dict]:
     return {"probabilities": probabilities, DIGIT_OUTPUT: score}, weights
 
 
-def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR) -> dict:
-    """Train, then write out_dir/mnist_cnn.keras, its fast twin and metrics.json; returns the metrics."""
+def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR, share: float = 1.0) -> dict:
+    """Train, then write out_dir/mnist_cnn.keras, its fast twin and metrics.json; returns the metrics.
+
+    share < 1 trains on that share of the digits and of the synthetic material, for a quick trial run.
+    """
+    sized = lambda count: max(int(count * share), 100)  # noqa: E731
     model_path = Path(out_dir) / MODEL_PATH.name
     fast_model_path = fast_twin(model_path)
     metrics_path = Path(out_dir) / METRICS_PATH.name
@@ -169,13 +173,14 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR) -> dict:
     x_digits, y_digits = data.load("train")
     x_test, y_test = data.load("test")
     x_held_out, x_train, y_train = x_digits[-HELD_OUT_DIGITS:], x_digits[:-HELD_OUT_DIGITS], y_digits[:-HELD_OUT_DIGITS]
-    copies = np.random.default_rng(SEED).choice(len(x_train), REDRAWN_DIGITS, replace=False)
-    fonts, font_labels = nondigits.font_digits(FONT_DIGITS + HELD_OUT_RENDERED, SEED)
-    pens, pen_labels = pen_digits(PEN_DIGITS + HELD_OUT_RENDERED, SEED)
+    x_held_out, x_train, y_train = x_held_out[: sized(HELD_OUT_DIGITS)], x_train[: sized(len(x_train))], y_train[: sized(len(x_train))]
+    copies = np.random.default_rng(SEED).choice(len(x_train), sized(REDRAWN_DIGITS), replace=False)
+    fonts, font_labels = nondigits.font_digits(sized(FONT_DIGITS) + HELD_OUT_RENDERED, SEED)
+    pens, pen_labels = pen_digits(sized(PEN_DIGITS) + HELD_OUT_RENDERED, SEED)
     x_held_out = np.concatenate([x_held_out, redrawn(x_held_out, SEED + 1), fonts[:HELD_OUT_RENDERED], pens[:HELD_OUT_RENDERED]])
     x_train = np.concatenate([x_train, redrawn(x_train[copies], SEED), fonts[HELD_OUT_RENDERED:], pens[HELD_OUT_RENDERED:]])
     y_train = np.concatenate([y_train, y_train[copies], font_labels[HELD_OUT_RENDERED:], pen_labels[HELD_OUT_RENDERED:]])
-    non_digits = nondigits.generate(NON_DIGITS + HELD_OUT_NON_DIGITS, SEED)
+    non_digits = nondigits.generate(sized(NON_DIGITS) + HELD_OUT_NON_DIGITS, SEED)
     held_out_non_digits, non_digits = non_digits[:HELD_OUT_NON_DIGITS], non_digits[HELD_OUT_NON_DIGITS:]
 
     (digit_targets, digit_weights), (non_digit_targets, non_digit_weights) = (
@@ -206,7 +211,7 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR) -> dict:
     model.summary()
     started = time.perf_counter()
     model.fit(train, epochs=epochs, validation_data=(x_test, targets(y_test, True)[0]), verbose=2)
-    precise_batch_norm(model, np.random.default_rng(SEED).choice(images, PRECISE_BN_IMAGES, replace=False))
+    precise_batch_norm(model, np.random.default_rng(SEED).choice(images, min(PRECISE_BN_IMAGES, len(images)), replace=False))
     training_seconds = time.perf_counter() - started
 
     keras_probabilities, _ = model.predict(x_test, batch_size=1000, verbose=0)
@@ -257,9 +262,10 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR) -> dict:
             },
             "penned_share": {"redrawn_digits": PENNED_REDRAWN, "glyphs_and_font_digits": nondigits.PENNED_SHARE},
             "training_digits": len(x_train),
-            "redrawn_digits": REDRAWN_DIGITS,
-            "font_digits": FONT_DIGITS,
-            "pen_digits": PEN_DIGITS,
+            "share": share,
+            "redrawn_digits": sized(REDRAWN_DIGITS),
+            "font_digits": sized(FONT_DIGITS),
+            "pen_digits": sized(PEN_DIGITS),
             "synthetic_non_digits": len(non_digits),
             "non_digit_fonts": [path.name for path in nondigits.training_fonts()] + ["Pillow's built-in font"],
             "seconds": round(training_seconds, 1),

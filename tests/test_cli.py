@@ -95,12 +95,12 @@ def test_export_csv_writes_the_tutorial_format(tmp_path, test_set):
 
 
 def test_train_writes_a_working_model_and_metrics_card(tmp_path):
-    """One epoch into a scratch folder: the training script runs end to end and its model serves."""
-    result = run("train", "--epochs", "1", "--out", str(tmp_path))
+    """One epoch on a fifth of the data into a scratch folder: the training script runs end to end and its model serves."""
+    result = run("train", "--epochs", "1", "--share", "0.2", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert {path.name for path in tmp_path.iterdir()} == {"mnist_cnn.keras", "mnist_cnn.tflite", "metrics.json"}
-    assert metrics["training"]["epochs"] == 1 and len(metrics["confusion_matrix"]) == 10
+    assert metrics["training"]["epochs"] == 1 and metrics["training"]["share"] == 0.2 and len(metrics["confusion_matrix"]) == 10
     assert metrics["test_accuracy"] > 0.9  # it learnt, and its batch-norm statistics were measured afterwards
     assert 0 < metrics["not_a_digit"]["threshold"] < 1
     assert abs(metrics["test_accuracy"] - metrics["keras_test_accuracy"]) < 0.01  # the fast twin is the same model
