@@ -1,7 +1,8 @@
 """The tutorial's Flask app, kept as the baseline for bench/api.py: Keras `model.predict` on every request.
 
-Two changes, both in its favour: our model scales pixels itself, so the 0-255 values go in as sent
-(reshaped to the model's 28x28 input), and Keras's progress bar is off.
+Three changes: our model scales pixels itself, so the 0-255 values go in as sent (reshaped to the model's
+28x28 input); Keras's progress bar is off; and only the probabilities are returned (our model also gives a
+digit score, which the tutorial's had not).
 Run: gunicorn --workers 1 --chdir bench --bind 127.0.0.1:5000 tutorial_app:app
 """
 
@@ -28,6 +29,6 @@ def predict():
     data_client = request.get_json()
     input_data = data_client["input"]
     input_array = np.array(input_data, dtype=float).reshape(-1, 28, 28)
-    out = model.predict(input_array, verbose=0)
+    out, _digit_scores = model.predict(input_array, verbose=0)
     out = np.ndarray.tolist(out)
     return jsonify(out)
