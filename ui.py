@@ -134,7 +134,7 @@ def show_empty_prediction(key: str) -> None:
     """The charts of show_prediction, empty, before the first stroke: the browser then loads Plotly with the page,
     not on the first prediction (whose charts stayed grey for ~1 s), and the page keeps its layout."""
     bars_column, image_column = st.columns(2)
-    bars_column.plotly_chart(charts.probability_bars(np.zeros(10), title="Probability of each digit (draw to see)"), key=f"{key}_probabilities")
+    bars_column.plotly_chart(charts.probability_bars(np.zeros(10)), key=f"{key}_probabilities")
     image_column.plotly_chart(charts.digit_image(np.zeros((28, 28), np.uint8), "What the model sees (28x28)"), key=f"{key}_model_input")
 
 

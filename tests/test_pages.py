@@ -47,7 +47,7 @@ def test_draw_page_starts_with_the_hint_and_no_prediction():
     assert not app.metric
     # the charts are there, empty, before the first stroke: the browser loads Plotly with the page
     assert [chart.key for chart in plotly_charts(app)] == ["drawing_probabilities", "drawing_model_input"]
-    assert "draw to see" in chart_spec(app, "drawing_probabilities")["layout"]["title"]["text"]
+    assert set(chart_spec(app, "drawing_probabilities")["data"][0]["text"]) == {""}  # no bar labelled: nothing drawn yet
     assert app.slider[0].value == 18
     assert app.segmented_control(key="draw_mode").value == "One digit"
 
