@@ -30,10 +30,11 @@ def serve(port: int, *options: str, log_path: Path) -> subprocess.Popen:
 
 
 @contextlib.contextmanager
-def running_api(log_path: Path, workers: int = 2):
-    """The API as deployed (two worker processes by default); yields (base URL, process) once /health answers."""
+def running_api(log_path: Path, *options: str, workers: int = 2):
+    """The API as deployed (two worker processes by default, more `serve` options as given); yields
+    (base URL, process) once /health answers."""
     port = free_port()
-    process = serve(port, "--workers", str(workers), log_path=log_path)
+    process = serve(port, "--workers", str(workers), *options, log_path=log_path)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STARTUP_SECONDS
     try:

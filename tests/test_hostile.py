@@ -184,21 +184,9 @@ def test_a_corrupt_metrics_card_does_not_stop_the_server(tmp_path):
     shutil.copy(MODEL_PATH, model)
     shutil.copy(fast_twin(MODEL_PATH), fast_twin(model))
     model.with_name("metrics.json").write_text('{"test_accuracy": 0.99')  # cut short
-    port = free_port()
-    process = serve(port, "--model", str(model), log_path=tmp_path / "server.log")
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health")
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, (tmp_path / "server.log").read_text()
-                time.sleep(0.2)
-        assert health.status_code == 200 and health.json()["model_loaded"]
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with running_api(tmp_path / "server.log", "--model", str(model), workers=1) as (url, _):
+        health = httpx.get(f"{url}/health")
+    assert health.status_code == 200 and health.json()["model_loaded"] and health.json()["test_accuracy"] is None
 
 
 # --- Property-based fuzz: generated bodies and files, never a 500 ---
