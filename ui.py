@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from digitlens import analysis, charts, data, reading, saliency
+from digitlens import IMAGE_SIDE, NUM_CLASSES, analysis, charts, data, reading, saliency
 from digitlens.client import RemotePredictor
 from digitlens.model import Predictor, metrics_card
 from digitlens.preprocess import ImageError, NoInkError, read_image
@@ -124,18 +124,20 @@ def show_prediction(image: np.ndarray, probabilities: np.ndarray, is_digit: bool
     prediction_column, confidence_column = st.columns(2)
     prediction_column.metric("Prediction" if is_digit else "Closest digit", predicted)
     confidence_column.metric("Confidence", f"{probabilities[predicted]:.1%}")
-    bars_column, image_column = st.columns(2)
-    bars = charts.probability_bars(probabilities, not_a_digit=not is_digit)
-    bars_column.plotly_chart(bars, key=f"{key}_probabilities")
-    image_column.plotly_chart(charts.digit_image(image, "What the model sees (28x28)"), key=f"{key}_model_input")
+    prediction_charts(image, probabilities, not is_digit, key)
 
 
 def show_empty_prediction(key: str) -> None:
     """The charts of show_prediction, empty, before the first stroke: the browser then loads Plotly with the page,
     not on the first prediction (whose charts stayed grey for ~1 s), and the page keeps its layout."""
+    prediction_charts(np.zeros((IMAGE_SIDE, IMAGE_SIDE), np.uint8), np.zeros(NUM_CLASSES), False, key)
+
+
+def prediction_charts(image: np.ndarray, probabilities: np.ndarray, not_a_digit: bool, key: str) -> None:
+    """The ten probabilities beside the 28x28 input the model saw."""
     bars_column, image_column = st.columns(2)
-    bars_column.plotly_chart(charts.probability_bars(np.zeros(10)), key=f"{key}_probabilities")
-    image_column.plotly_chart(charts.digit_image(np.zeros((28, 28), np.uint8), "What the model sees (28x28)"), key=f"{key}_model_input")
+    bars_column.plotly_chart(charts.probability_bars(probabilities, not_a_digit=not_a_digit), key=f"{key}_probabilities")
+    image_column.plotly_chart(charts.digit_image(image, "What the model sees (28x28)"), key=f"{key}_model_input")
 
 
 def show_number(found: reading.Reading, key: str, hint: str) -> None:

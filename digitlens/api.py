@@ -88,7 +88,7 @@ class ErrorMessage(BaseModel):
     detail: str = Field(description="what was wrong and what is expected")
 
 
-ERRORS = {status: {"model": ErrorMessage} for status in (400, 413, 422)}
+ERRORS = {status: {"model": ErrorMessage} for status in (400, 408, 413, 422)}
 
 
 @asynccontextmanager

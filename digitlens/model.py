@@ -24,7 +24,7 @@ def build():
 
     The classifier (VGG-style, ~5.6M) gives the ten digit probabilities; the detector (~2M) gives the digit score,
     is this a digit at all? Apart, neither can spoil the other: when the score shared the classifier's embedding,
-    learning "not a digit" from thin scribbles cost thin-pen digits 6 points of accuracy.
+    thin-pen canvas drawings were read 90.7 % right (97.0 % by the model before; 95.9 % with the two apart).
     """
     import keras
     from keras import layers

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage
 
 from digitlens.preprocess import NoInkError, to_mnist
 
@@ -86,7 +87,6 @@ def text_image(rng: np.random.Generator, text: str, fonts: list[Path], size: int
 
 def penned(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """White-on-black ink redrawn along its centre line with a round pen of random width, edges anti-aliased."""
-    from scipy import ndimage
     from skimage.morphology import skeletonize  # training only: scikit-image is in requirements-dev.txt
 
     centre = skeletonize(gray > 127)

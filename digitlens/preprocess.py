@@ -48,7 +48,7 @@ MAX_GROUP = 3  # neighbouring pieces that may be one digit (a 4 or a 5 in stroke
 SURENESS_FLOOR = 0.01  # what is not a digit counts this much however unsure: a star is one "?", not two halves
 CUT_COST = 0.5  # log-sureness a cut through a piece costs: a piece is a priori less often two touching digits than one
 NOISE_HEIGHT = 0.6  # of the tallest piece: a lower piece at a number's end that the judge rejects is noise, not a digit
-NOISE_SURENESS = 0.3
+NOISE_SURENESS = 0.3  # ... and the judge's sureness below this
 GROUP_GAP = 0.5  # of a digit's width: pieces further apart are never one digit
 AMBIGUOUS_WIDTH = (0.9, 2.4)  # in digits: pieces this wide may be one broad digit or two touching ones
 FRAGMENT_HEIGHT = 0.45  # of the number's median height: lower pieces are fragments, not digits
@@ -408,7 +408,8 @@ def surest_reading(pieces: list[Piece], digit_width: float, judge) -> np.ndarray
         stop = choice[stop][0]
     heights = np.concatenate([[ink.shape[0] for ink in options[key]] for key in chosen])
     noise = (heights < NOISE_HEIGHT * heights.max()) & (np.concatenate([sureness[key] for key in chosen]) < NOISE_SURENESS)
-    kept = np.arange(np.argmin(noise), len(noise) - np.argmin(noise[::-1])) if not noise.all() else np.arange(len(noise))
+    digits = np.flatnonzero(~noise)
+    kept = slice(digits[0], digits[-1] + 1) if len(digits) else slice(None)  # noise goes at the ends only
     return np.concatenate([images[key] for key in chosen])[kept]
 
 
