@@ -1,19 +1,24 @@
 """What every dashboard page shares: the model and the test set, loaded once per process, and small widgets."""
 
+from __future__ import annotations
+
 import logging
 import os
 import re
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from digitlens import IMAGE_SIDE, NUM_CLASSES, analysis, charts, data, reading, saliency
+from digitlens import IMAGE_SIDE, NUM_CLASSES, charts, data, reading, saliency
 from digitlens.client import RemotePredictor
 from digitlens.model import Predictor, metrics_card
 from digitlens.preprocess import ImageError, NoInkError, read_image
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 THUMBNAIL_SCALE = 3  # 28 px digits shown at 84 px, each pixel a crisp 3x3 block
 GALLERY_COLUMNS = 8
@@ -54,6 +59,8 @@ def get_metrics() -> dict | None:
 def get_test_predictions() -> tuple[np.ndarray, pd.DataFrame]:
     """Probabilities (N, 10) for every test image and their summary table (index = test id), computed once."""
     images, labels = get_test_data()
+    from digitlens import analysis  # here, not at the top: it brings pandas, which the Draw page, shown first, does without
+
     probabilities = analysis.cached_test_probabilities(get_predictor(), images)  # on disk, once per model
     return probabilities, analysis.predictions_table(labels, probabilities)
 
@@ -165,6 +172,8 @@ def show_number(found: reading.Reading, key: str, hint: str) -> None:
 def get_embedding_projection() -> tuple[np.ndarray, np.ndarray]:
     """2-D PCA of the test images' penultimate-layer embeddings (disk-cached per model) and each axis's variance share."""
     images, _ = get_test_data()
+    from digitlens import analysis  # see get_test_predictions
+
     return analysis.cached_test_projection(get_predictor(), images)
 
 

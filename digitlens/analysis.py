@@ -39,12 +39,6 @@ def accuracy(matrix: np.ndarray) -> float:
     return float(np.trace(matrix) / matrix.sum()) if matrix.sum() else 0.0
 
 
-def row_normalised(matrix: np.ndarray) -> np.ndarray:
-    """Each row as shares of its true label, so rare and common digits compare; empty rows stay zero."""
-    totals = matrix.sum(axis=1, keepdims=True)
-    return np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
-
-
 def classification_report(matrix: np.ndarray) -> pd.DataFrame:
     """Precision, recall, F1 and support of each digit; undefined ratios (no images) count as 0."""
     hits = np.diag(matrix).astype(float)

@@ -1,12 +1,18 @@
 """Plotly figures for the dashboard, one function per chart; each comes with its title and axis labels."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from digitlens import MAX_PIXEL, NUM_CLASSES, analysis
+from digitlens import MAX_PIXEL, NUM_CLASSES
+
+if TYPE_CHECKING:  # pandas costs a third of a second to import, and the Draw page, the first one shown, needs none
+    import pandas as pd
 
 ACCENT = "#e4572e"  # the predicted digit, and everything "wrong"
 MUTED = "#9aa5b1"
@@ -179,6 +185,12 @@ def correct_probability_strip(long_probabilities: pd.DataFrame) -> go.Figure:
 # --- Error analysis over the whole test set ---
 
 
+def row_normalised(matrix: np.ndarray) -> np.ndarray:
+    """Each row as shares of its true label, so rare and common digits compare; empty rows stay zero."""
+    totals = matrix.sum(axis=1, keepdims=True)
+    return np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
+
+
 def confusion_heatmap(matrix, normalised: bool = False, selected: tuple[int, int] | None = None) -> go.Figure:
     """Confusion matrix with the mistakes coloured and the diagonal greyed; each cell is a clickable point.
 
@@ -188,7 +200,7 @@ def confusion_heatmap(matrix, normalised: bool = False, selected: tuple[int, int
     The selected (true, predicted) cell, if any, is outlined.
     """
     matrix = np.asarray(matrix)
-    values = analysis.row_normalised(matrix) if normalised else matrix.astype(float)
+    values = row_normalised(matrix) if normalised else matrix.astype(float)
     diagonal = np.eye(len(matrix), dtype=bool)
     text = np.where(values > 0, [[f"{v:.1%}" if normalised else f"{v:.0f}" for v in row] for row in values], "")
     true, predicted = np.indices(matrix.shape)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from digitlens import analysis
+from digitlens import analysis, charts
 
 
 def hand_made_matrix():
@@ -29,7 +29,7 @@ def test_accuracy_is_the_diagonal_share():
 
 
 def test_row_normalised_rows_sum_to_one_and_empty_rows_stay_zero():
-    shares = analysis.row_normalised(hand_made_matrix())
+    shares = charts.row_normalised(hand_made_matrix())
     assert shares[0, :3] == pytest.approx([2 / 3, 1 / 3, 0])
     assert shares[:3].sum(axis=1) == pytest.approx([1, 1, 1])
     assert (shares[3:] == 0).all()
