@@ -110,13 +110,14 @@ def current_refusals(predictor: Predictor, inputs: np.ndarray) -> np.ndarray | N
 
 
 def read_single(images: list, previous: Previous, predictor: Predictor, raw: bool = False) -> dict:
-    """Both pipelines on single-digit or non-digit images: answers (NO_ANSWER when refused or no ink) and refusals."""
+    """Both pipelines on single-digit or non-digit images: answers (NO_ANSWER when refused or no ink) and refusals.
+    The current one reads as the dashboard and API do (reading.mnist_images with the model)."""
     if raw:
         previous_inputs = current_inputs = np.asarray(images)
         previous_found = current_found = np.ones(len(images), bool)
     else:
         previous_inputs, previous_found = mnist_inputs(images, previous.preprocess.to_mnist, previous.preprocess.NoInkError)
-        current_inputs, current_found = mnist_inputs(images, preprocess.to_mnist, preprocess.NoInkError)
+        current_inputs, current_found = mnist_inputs(images, lambda image: reading.mnist_images(image, predictor=predictor)[0], preprocess.NoInkError)
     not_digit = current_refusals(predictor, current_inputs)
     current_refused = ~current_found if not_digit is None else ~current_found | not_digit
     return {
@@ -184,7 +185,7 @@ def upload_timing(previous: Previous, predictor: Predictor, split: str) -> None:
         return previous.predict(previous.preprocess.to_mnist(previous.preprocess.read_image(upload))[None])[0]
 
     def current_answer():
-        return predictor.predict_proba(preprocess.to_mnist(preprocess.read_image(upload))).argmax()
+        return predictor.predict_proba(reading.mnist_images(preprocess.read_image(upload), predictor=predictor)).argmax()
 
     times = {}
     for name, answer in (("previous", previous_answer), ("current", current_answer)):

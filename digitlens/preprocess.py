@@ -6,7 +6,9 @@ drawn anywhere, at any size, look like the digits the model learnt from.
 
 Photos need more first: the paper is estimated (its tint, the light falling across it, shadows) and
 divided out, ruled or squared lines are taken away, and of what is left the digit is chosen, not a speck,
-the page edge or a shadow. Strokes are kept as wide as they were drawn: the model learnt every width.
+the page edge or a shadow. When that choice leaves the model unsure, it is made again from the photo's
+stronger ink or around another mark, and the model's surest reading wins. Strokes are kept as wide as they
+were drawn: the model learnt every width.
 """
 
 import io
@@ -39,6 +41,10 @@ FAINT_LINE = 0.6  # of the strongest ink: a lone long line fainter than this is 
 LINE_PRESENCE = 0.04  # ink level below which no line is there
 SPECK_SHARE = 0.02
 NEAR_DIGIT = 0.35  # of the digit's size: ink this close to the largest mark belongs to the same digit
+UNSURE = 0.3  # the judge's sureness below which a photo's digit is chosen again (other_choices) ...
+SURE = 0.9  # ... and what another choice must reach to replace it: a letter's stroke alone can pass for a 1
+STRONGER_INK = (0.35, 0.5, 0.65)  # of the strongest ink: levels a shadow or a grid fainter than the writing drops out at
+OTHER_MARKS = 3  # the largest marks each tried as the digit
 INSIDE_SHARE = 0.15  # a mark clear of the border is preferred to a larger one touching it, unless this much smaller
 PAGE_EDGE_SPAN = 0.9  # a mark spanning this share of the image along an edge is the page's edge or a shadow
 DIGIT_ASPECT = 0.75  # width/height of one handwritten digit, where a number has no digit to measure
@@ -281,14 +287,25 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
     The digit is the strongest mark clear of the image's border, unless all clear of it are slight: then
     the digit itself was cropped tightly.
     """
-    every_mark = marks(ink)
-    found = [mark for mark in every_mark if not is_page_edge(mark, ink.shape)] or every_mark
-    if not found:
-        raise NoInkError(NO_INK_MESSAGE)
+    found = writing(ink)
     main = max(found, key=lambda mark: mark["mass"])
     inside = [mark for mark in found if not touches_border(mark, ink.shape)]
     if inside and max(mark["mass"] for mark in inside) >= INSIDE_SHARE * main["mass"]:
         main = max(inside, key=lambda mark: mark["mass"])
+    return with_neighbours(main, found, ink)
+
+
+def writing(ink: np.ndarray) -> list[dict]:
+    """The marks that may be writing: all but page edges (all, if nothing else is left)."""
+    every_mark = marks(ink)
+    found = [mark for mark in every_mark if not is_page_edge(mark, ink.shape)] or every_mark
+    if not found:
+        raise NoInkError(NO_INK_MESSAGE)
+    return found
+
+
+def with_neighbours(main: dict, found: list[dict], ink: np.ndarray) -> np.ndarray:
+    """The ink of the main mark and of every mark within NEAR_DIGIT of it."""
     (top, bottom), (left, right) = ((s.start, s.stop) for s in main["box"])
     reach = NEAR_DIGIT * max(bottom - top, right - left)
     kept = np.zeros(ink.shape, bool)
@@ -297,6 +314,15 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
         if rows.start < bottom + reach and rows.stop > top - reach and cols.start < right + reach and cols.stop > left - reach:
             kept[mark["box"]] |= mark["mask"]
     return np.where(kept, ink, 0)
+
+
+def other_choices(ink: np.ndarray) -> list[np.ndarray]:
+    """Other ways to choose a photo's digit: its ink above a few stronger levels (a shadow or a grid as dark
+    as faint writing drops out), and each of the largest marks taken as the digit, with its neighbours."""
+    choices = [select_digit(drop_specks(np.where(ink >= level, ink, 0))) for level in STRONGER_INK]
+    found = writing(ink)
+    largest = sorted(found, key=lambda mark: mark["mass"], reverse=True)[:OTHER_MARKS]
+    return choices + [with_neighbours(main, found, ink) for main in largest]
 
 
 def touches_border(mark: dict, shape: tuple[int, int]) -> bool:
@@ -329,9 +355,36 @@ def mnist_field(ink: np.ndarray) -> np.ndarray:
     return field.round().astype(np.uint8)
 
 
-def to_mnist(image) -> np.ndarray:
-    """Uint8 (28, 28) MNIST-style digit from any drawing or image; NoInkError when there is no ink."""
-    return mnist_field(select_digit(ink_map(image)))
+def to_mnist(image, judge=None) -> np.ndarray:
+    """Uint8 (28, 28) MNIST-style digit from any drawing or image; NoInkError when there is no ink.
+
+    judge, a function from (N, 28, 28) images to how surely each is one digit (as for to_mnist_sequence), lets
+    the model settle a photo whose digit the shapes alone chose badly (a shadow or grid taken for part of it):
+    below UNSURE, the other choices are judged too, and the surest wins if it is SURE.
+    """
+    ink = ink_map(image)
+    digit = mnist_field(select_digit(ink))
+    if judge is None or not is_photo(image) or (first := judge(digit[None])[0]) >= UNSURE:
+        return digit
+    choices = [choice for choice in other_choices(ink) if not runs_edge_to_edge(choice)]
+    if not choices:
+        return digit
+    others = np.stack([mnist_field(choice) for choice in choices])
+    sureness = judge(others)
+    return others[sureness.argmax()] if sureness.max() >= SURE else digit
+
+
+def runs_edge_to_edge(ink: np.ndarray) -> bool:
+    """Ink from one edge of the picture to the opposite one: a margin or the page's edge, not a digit alone."""
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return (rows[0] == 0 and rows[-1] == ink.shape[0] - 1) or (cols[0] == 0 and cols[-1] == ink.shape[1] - 1)
+
+
+def is_photo(image) -> bool:
+    """A photo or scan: larger than a cut-out digit, with no transparency saying where the strokes are (a canvas)."""
+    array = np.asarray(image)
+    drawn = array.ndim == 3 and array.shape[2] in (2, 4) and array[..., -1].min() < MAX_PIXEL
+    return not drawn and min(array.shape[:2]) > SMALL_IMAGE_SIDE
 
 
 class Piece(NamedTuple):

@@ -39,12 +39,12 @@ class Reading:
 def mnist_images(image, number: bool = False, predictor=None) -> np.ndarray:
     """Uint8 (K, 28, 28): the one digit in a picture (K = 1), or with number the digits of the number in it.
 
-    With a predictor, a piece of a number that may be one broad digit or two touching ones is read the way
-    the model is surer of. Raises NoInkError for a blank picture, as to_mnist does.
+    With a predictor, what the shapes leave open is read the way the model is surer of: a piece of a number
+    that may be one broad digit or two touching ones, or a photo's digit chosen with a shadow or a grid in it.
+    Raises NoInkError for a blank picture, as to_mnist does.
     """
-    if not number:
-        return to_mnist(image)[None]
-    return to_mnist_sequence(image, None if predictor is None else lambda images: sureness(predictor, images))
+    judge = None if predictor is None else lambda images: sureness(predictor, images)
+    return to_mnist_sequence(image, judge) if number else to_mnist(image, judge)[None]
 
 
 def sureness(predictor, images: np.ndarray) -> np.ndarray:

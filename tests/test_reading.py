@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
-from digitlens import reading
+from digitlens import data, reading
 from digitlens.preprocess import NoInkError
+from photos import paper_photo
 from shapes import written
 
 
@@ -31,3 +33,31 @@ def test_read_uses_the_models_digit_threshold(predictor):
     assert found.number == "4?2"
     assert found.is_digit.tolist() == predictor.is_digit(images).tolist()
     np.testing.assert_allclose(found.probabilities, predictor.predict_proba(images))
+
+
+def digit_beside_a_heavy_cross(index: int) -> tuple[np.ndarray, int]:
+    """Ink (float 0-1) of MNIST test digit index, enlarged, and to its right a thick cross weighing more, and the label."""
+    images, labels = data.load("test")
+    ink = Image.new("L", (460, 260), 0)
+    ink.paste(Image.fromarray(images[index]).resize((150, 150), Image.Resampling.BILINEAR), (30, 55))
+    draw = ImageDraw.Draw(ink)
+    draw.line([(270, 50), (430, 210)], fill=255, width=26)
+    draw.line([(270, 210), (430, 50)], fill=255, width=26)
+    return np.asarray(ink) / 255, int(labels[index])
+
+
+@pytest.mark.parametrize("index", [0, 1, 2, 3])
+def test_in_a_photo_the_model_picks_the_digit_over_a_heavier_mark_it_does_not_take_for_one(predictor, index):
+    ink, label = digit_beside_a_heavy_cross(index)
+    photo = paper_photo(ink, seed=index)
+    by_shape = reading.read(predictor, reading.mnist_images(photo))
+    assert not by_shape.is_digit[0]  # the shapes alone choose the heavier mark: the cross
+    found = reading.read(predictor, reading.mnist_images(photo, predictor=predictor))
+    assert found.digits[0] == label and found.is_digit[0]
+
+
+def test_a_canvas_drawing_is_read_as_drawn_even_when_the_model_doubts_it(predictor):
+    ink, _ = digit_beside_a_heavy_cross(0)
+    canvas = np.zeros(ink.shape + (4,), np.uint8)
+    canvas[..., 3] = (ink * 255).astype(np.uint8)  # strokes on a transparent layer, as the canvas sends them
+    np.testing.assert_array_equal(reading.mnist_images(canvas, predictor=predictor), reading.mnist_images(canvas))
