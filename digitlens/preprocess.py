@@ -56,7 +56,9 @@ CUT_COST = 0.5  # log-sureness a cut through a piece costs: a piece is a priori 
 NOISE_HEIGHT = 0.6  # of the tallest piece: a lower piece at a number's end that the judge rejects is noise, not a digit
 NOISE_SURENESS = 0.3  # ... and the judge's sureness below this
 GROUP_GAP = 0.5  # of a digit's width: pieces further apart are never one digit
-AMBIGUOUS_WIDTH = (0.9, 2.4)  # in digits: pieces this wide may be one broad digit or two touching ones
+MAX_CUTS = 10  # columns a group of pieces may be cut at (the least inked ones)
+MIN_CUT_SPACING = 0.2  # of a digit's width: cut columns closer than this are one choice (a 1 is about this wide)
+MAX_PART = 1.6  # of a digit's width: no part of a cut group is wider
 FRAGMENT_HEIGHT = 0.45  # of the number's median height: lower pieces are fragments, not digits
 FRAGMENT_REACH = 0.25  # of the height: a fragment this close to a digit is part of it
 NO_INK_MESSAGE = "no digit found: the image is blank; draw or upload a digit first"
@@ -424,14 +426,17 @@ def surest_reading(pieces: list[Piece], digit_width: float, judge) -> np.ndarray
     """Uint8 (K, 28, 28): the pieces grouped and cut into the digits the judge is surest of.
 
     Neighbouring pieces may be one digit (a broken stroke), and a piece one digit or several touching ones.
-    Every grouping of up to MAX_GROUP neighbours, each cut as its width allows, is judged in one batch, and the
-    reading with the largest sum of log-sureness over its digits, less CUT_COST a cut, wins (dynamic programming
-    over the pieces). A merged pair of digits reads unsure, a digit cut in two gives two unsure parts; what is
-    no digit either way costs SURENESS_FLOOR a mark, so it is not cut into more marks.
+    Each grouping of up to MAX_GROUP neighbours may be cut at its columns of least ink (cut_columns); every
+    part that choice allows (part_spans) is judged, all in one batch, and the reading with the largest sum of
+    log-sureness over its digits, less CUT_COST a cut, wins (best_path within a group, then the same dynamic
+    programming over the pieces). Cutting where the model reads each part best, not at even widths, splits
+    digits narrower than the guess, or leaning over one another, as a font's do.
+    A merged pair of digits reads unsure, a digit cut in two gives two unsure parts; what is no digit either
+    way costs SURENESS_FLOOR a mark, so it is not cut into more marks.
     Then low marks at either end that the judge finds unlike any digit go: a stretch of ruled line or a shadow's
     edge beside the number, or touching it (in the middle, such a mark stays, and the number shows it).
     """
-    options = {}  # (first piece, last piece + 1, digit count) -> the digits' inks
+    groups = {}  # (first piece, last piece + 1) -> the group's ink
     for first in range(len(pieces)):
         group = pieces[first]
         for stop in range(first + 1, min(first + MAX_GROUP, len(pieces)) + 1):
@@ -439,31 +444,74 @@ def surest_reading(pieces: list[Piece], digit_width: float, judge) -> np.ndarray
                 if gap_between(group, pieces[stop - 1]) > GROUP_GAP * digit_width:
                     break
                 group = merged(group, pieces[stop - 1])
-            ratio = group.ink.shape[1] / digit_width
-            likely = digits_in(ratio)
-            counts = {1, 2} if AMBIGUOUS_WIDTH[0] <= ratio <= AMBIGUOUS_WIDTH[1] else {max(likely - 1, 1), likely, likely + 1}
-            for count in counts:
-                options[first, stop, count] = [crop(part) for part in cut(group.ink, count)]
-    keys = list(options)
-    images = {key: fields(options[key]) for key in keys}
-    judged = judge(np.concatenate([images[key] for key in keys]))
-    ends = np.cumsum([len(options[key]) for key in keys])
-    sureness = {key: judged[end - len(options[key]) : end] for key, end in zip(keys, ends)}
-    scores = {key: float(np.log(np.maximum(sureness[key], SURENESS_FLOOR)).sum()) - CUT_COST * (key[2] - 1) for key in keys}
+            groups[first, stop] = group.ink
+    columns = {key: cut_columns(ink, digit_width) for key, ink in groups.items()}
+    spans = [
+        (key, start, end)
+        for key, cuts in columns.items()
+        for start, end in part_spans(cuts, digit_width, groups[key].shape[1])
+        if groups[key][:, start:end].any()
+    ]
+    parts = [crop(groups[key][:, start:end]) for key, start, end in spans]
+    images = fields(parts)
+    judged = dict(zip(spans, judge(images)))
+    log_sureness = {span: float(np.log(max(sureness, SURENESS_FLOOR))) for span, sureness in judged.items()}
+    readings = {key: best_path(columns[key], lambda start, end, key=key: log_sureness.get((key, start, end))) for key in groups}
     best, choice = [0.0] + [-np.inf] * len(pieces), [None] * (len(pieces) + 1)
-    for key in sorted(keys, key=lambda key: key[1]):
-        first, stop, _ = key
-        if best[first] + scores[key] > best[stop]:
-            best[stop], choice[stop] = best[first] + scores[key], key
+    for (first, stop), (score, _) in sorted(readings.items(), key=lambda item: item[0][1]):
+        if best[first] + score > best[stop]:
+            best[stop], choice[stop] = best[first] + score, (first, stop)
     chosen, stop = [], len(pieces)
     while stop:
-        chosen.insert(0, choice[stop])
-        stop = choice[stop][0]
-    heights = np.concatenate([[ink.shape[0] for ink in options[key]] for key in chosen])
-    noise = (heights < NOISE_HEIGHT * heights.max()) & (np.concatenate([sureness[key] for key in chosen]) < NOISE_SURENESS)
+        key = choice[stop]
+        chosen = [(key, start, end) for start, end in readings[key][1]] + chosen
+        stop = key[0]
+    index = {span: position for position, span in enumerate(spans)}
+    heights = np.array([parts[index[span]].shape[0] for span in chosen])
+    noise = (heights < NOISE_HEIGHT * heights.max()) & (np.array([judged[span] for span in chosen]) < NOISE_SURENESS)
     digits = np.flatnonzero(~noise)
     kept = slice(digits[0], digits[-1] + 1) if len(digits) else slice(None)  # noise goes at the ends only
-    return np.concatenate([images[key] for key in chosen])[kept]
+    return images[[index[span] for span in chosen]][kept]
+
+
+def cut_columns(ink: np.ndarray, digit_width: float) -> list[int]:
+    """Where a group of pieces may be cut between touching digits: its ends and the columns of locally least ink,
+    the least of any within MIN_CUT_SPACING digit widths of one another, at most MAX_CUTS."""
+    width = ink.shape[1]
+    profile = ndimage.uniform_filter1d(ink.sum(axis=0), size=3)
+    inner = np.arange(1, width - 1)
+    minima = inner[(profile[inner] <= profile[inner - 1]) & (profile[inner] <= profile[inner + 1])]
+    kept: list[int] = []
+    for column in minima[np.argsort(profile[minima], kind="stable")]:
+        if len(kept) < MAX_CUTS and all(abs(column - other) >= MIN_CUT_SPACING * digit_width for other in [0, width, *kept]):
+            kept.append(int(column))
+    return [0, *sorted(kept), width]
+
+
+def part_spans(cuts: list[int], digit_width: float, width: int) -> list[tuple[int, int]]:
+    """The (start, end) columns of every part a digit may be: the whole group, and any stretch between two cut
+    columns at most MAX_PART digit widths wide."""
+    return [
+        (start, end)
+        for position, start in enumerate(cuts)
+        for end in cuts[position + 1 :]
+        if end - start <= MAX_PART * digit_width or (start, end) == (0, width)
+    ]
+
+
+def best_path(cuts: list[int], log_sureness) -> tuple[float, list[tuple[int, int]]]:
+    """The parts, left to right between the cut columns, whose summed log_sureness(start, end) less CUT_COST
+    a cut is largest (log_sureness is None for a part not considered), and that sum."""
+    best = {cuts[0]: (0.0, [])}
+    for end in cuts[1:]:
+        options = [
+            (best[start][0] + score - (CUT_COST if start else 0.0), best[start][1] + [(start, end)])
+            for start in cuts
+            if start < end and start in best and (score := log_sureness(start, end)) is not None
+        ]
+        if options:
+            best[end] = max(options, key=lambda option: option[0])
+    return best[cuts[-1]]
 
 
 def fields(parts: list[np.ndarray]) -> np.ndarray:

@@ -211,6 +211,14 @@ def test_touching_digits_are_split(predictor):
     assert list(predictor.predict(to_mnist_sequence(touching))) == [0, 0]
 
 
+@pytest.mark.parametrize("number", [[7, 2, 8], [3, 0, 1], [1, 3, 6, 0]], ids=lambda n: "".join(map(str, n)))
+def test_narrow_digits_overlapping_in_one_piece_are_cut_where_the_model_reads_each(predictor, number):
+    """Digits narrower than the usual guess and overlapping, like a font's: one piece, cut at the right columns."""
+    overlapping = number_drawing(number, gap=-30, aspect=0.45)
+    digits = reading.mnist_images(overlapping, number=True, predictor=predictor)
+    assert list(predictor.predict(digits)) == number
+
+
 def test_number_on_ruled_paper(predictor):
     ink = number_drawing([3, 8], size=(600, 300))[..., 3] / 255
     assert list(predictor.predict(to_mnist_sequence(paper_photo(ink, ruled_every=45, shadow_corner=True)))) == [3, 8]
