@@ -389,7 +389,7 @@ def saliency_maps(image, attributions, titles) -> go.Figure:
                 colorscale=SALIENCY_SCALE,
                 showscale=column == len(attributions),
                 colorbar={"tickvals": [-limit, 0, limit], "ticktext": ["against", "0", "for"], "thickness": 14},
-                hovertemplate="row %{y}, column %{x}: log-probability %{z:+.3f} from this ink<extra></extra>",
+                hovertemplate="row %{y}, column %{x}: log-odds %{z:+.3f} from this ink<extra></extra>",
             ),
             row=1,
             col=column,
