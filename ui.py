@@ -25,6 +25,8 @@ GALLERY_COLUMNS = 8
 DIALOG_SCALE = 8  # the opened image at 224 px
 NUMBER_COLUMNS = 4  # digits of a number shown side by side, each with its image and probabilities
 NOT_A_DIGIT_MESSAGE = "That doesn't look like a digit"
+HEADINGS = {"f1": "F1 score", "share_of_true": "Share of true label", "given_probability": "Probability of the given label",
+            "suggested_probability": "Probability of the suggestion", "support": "Images"}  # the rest: "a_name" as "A name"
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 API_URL = os.environ.get("DIGITLENS_API_URL")  # when set, predictions come from that running API
 
@@ -178,8 +180,10 @@ def get_embedding_projection() -> tuple[np.ndarray, np.ndarray]:
 
 
 def percent_table(table: pd.DataFrame, columns: list[str]):
-    """The table with share columns printed as percentages; the values stay numbers, so sorting still works."""
-    return table.style.format({column: "{:.1%}" for column in columns})
+    """The table with headings for people ("share_of_true" as "Share of true label") and the share columns
+    printed as percentages; the values stay numbers, so sorting still works."""
+    headings = {column: HEADINGS.get(column, str(column).replace("_", " ").capitalize()) for column in table.columns}
+    return table.rename(columns=headings).style.format({headings[column]: "{:.1%}" for column in columns})
 
 
 @st.dialog("Test image", width="large")

@@ -29,7 +29,8 @@ right_ids = sample.index[sample["correct"]].to_numpy()
 table_column, chart_column = st.columns([1, 2], gap="large")
 with table_column:
     st.subheader("Right and wrong")
-    st.table(ui.percent_table(analysis.correctness_counts(sample), ["share"]), hide_index=True)
+    counts = analysis.correctness_counts(sample).drop(columns="correct")  # "wrong"/"right" says it: no FALSE/TRUE beside
+    st.table(ui.percent_table(counts, ["share"]), hide_index=True)
 with chart_column:
     if len(wrong_ids):
         st.plotly_chart(charts.wrong_predictions_bar(analysis.wrong_prediction_counts(sample), digit))

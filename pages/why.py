@@ -21,7 +21,7 @@ default_id = int(requested) if known else first_mistake
 if requested and not known:
     st.warning(f"There is no test image “{ui.literal(requested)}”: ids run from 0 to {len(images) - 1}. Showing the first mistake.")
 
-source = st.segmented_control("Digit", ["Test image", "Upload"], default="Test image", key="why_source")
+source = st.segmented_control("Explain", ["Test image", "Upload"], default="Test image", required=True, key="why_source")
 if source == "Upload":
     upload = st.file_uploader("A PNG or JPEG of one handwritten digit", type=["png", "jpg", "jpeg"])
     if upload is None:

@@ -162,7 +162,8 @@ def test_error_analysis_defaults_to_300_images_of_digit_2():
     assert app.segmented_control(key="analysis_digit").value == 2
     assert app.number_input(key="analysis_samples").value == 300
     counts = app.table[0].value
-    assert counts["correct"].tolist() == [False, True] and counts["images"].sum() == 300
+    assert counts["Prediction"].tolist() == ["wrong", "right"] and counts["Images"].sum() == 300
+    assert list(counts.columns) == ["Prediction", "Images", "Share"]  # no FALSE/TRUE column repeating wrong/right
 
 
 def test_error_analysis_tables_follow_the_digit_and_the_seed():
@@ -172,7 +173,7 @@ def test_error_analysis_tables_follow_the_digit_and_the_seed():
     assert app.number_input(key="analysis_samples").label == "Samples (max 974)"
     app.number_input(key="analysis_samples").set_value(974).run()
     tables.append(app.table[0].value)
-    assert tables[1]["images"].sum() == 974
+    assert tables[1]["Images"].sum() == 974
     assert not tables[0].equals(tables[1])
     assert not app.exception
 
@@ -239,4 +240,4 @@ def test_error_analysis_keeps_the_sample_size_within_a_smaller_class():
     app.segmented_control(key="analysis_digit").set_value(5).run()
     assert not app.exception
     assert app.number_input(key="analysis_samples").value <= 892
-    assert app.table[0].value["images"].sum() == app.number_input(key="analysis_samples").value
+    assert app.table[0].value["Images"].sum() == app.number_input(key="analysis_samples").value

@@ -56,6 +56,8 @@ def test_confusion_page_shows_the_matrix_scores_and_a_hint(predictions):
     assert "Confusion matrix" in matrix["layout"]["title"]["text"]
     assert app.metric[0].value == f"{predictions['correct'].mean():.2%}"
     assert len(app.dataframe) == 2
+    assert list(app.dataframe[0].value.columns) == ["Precision", "Recall", "F1 score", "Images"]
+    assert "Share of true label" in app.dataframe[1].value.columns  # headings for people, not share_of_true
     assert app.info[0].value.startswith("Click a cell")
 
 
