@@ -28,6 +28,7 @@ TITLE_SIZE = 18
 DIGITS = list(range(NUM_CLASSES))
 HEATMAP_TEXT_LIMIT = 50  # rows beyond which printed percentages become unreadable
 JITTER_SEED = 0  # fixed so the strip chart does not shuffle on every rerun
+SMALLEST_SHOWN = 1e-8  # the strip chart's floor: smaller probabilities are drawn on it
 DIGIT_COLOURS = plotly.colors.qualitative.D3  # ten distinct colours, one per digit
 DIAGONAL_FILL = "#eef0f2"
 CELL_MARKER_SIZE = 34  # px: the clickable square over each confusion cell
@@ -87,6 +88,9 @@ def probability_bars(
     )
     _digit_axis(figure)
     figure.update_yaxes(range=[0, 1.12], tickformat=".0%")
+    if true_label is not None and true_label != predicted:  # a key for the two colours
+        key = f"<span style='color:{colours[predicted]}'>■</span> predicted {predicted}   <span style='color:{TRUE_LABEL}'>■</span> true label {true_label}"
+        figure.add_annotation(text=key, xref="paper", yref="paper", x=1, y=1.0, yanchor="bottom", xanchor="right", showarrow=False)
     if not compact:
         return _layout(figure, title, "Digit", "Probability", height=320)
     figure = _layout(figure, title, "Digit", None, height=COMPACT_HEIGHT)
@@ -165,21 +169,38 @@ def misclassified_heatmap(long_probabilities: pd.DataFrame) -> go.Figure:
 
 
 def correct_probability_strip(long_probabilities: pd.DataFrame) -> go.Figure:
-    """Correctly classified images: every probability as a jittered dot above its label, showing how sure the model was."""
+    """Correctly classified images: every probability as a jittered dot above its label, on a log scale, so that
+    how sure the model was shows (99.9 % against 99.999 %) and the other labels do not all sit on 0 %.
+
+    Each image's predicted (and true) label is coloured, the other labels grey; probabilities below
+    SMALLEST_SHOWN are drawn at it.
+    """
     jitter = np.random.default_rng(JITTER_SEED).uniform(-0.3, 0.3, len(long_probabilities))
-    figure = go.Figure(
-        go.Scatter(
-            x=long_probabilities["label"].to_numpy() + jitter,
-            y=long_probabilities["probability"].to_numpy(),
-            customdata=np.column_stack([long_probabilities["id"], long_probabilities["label"]]),
-            mode="markers",
-            marker={"size": 5, "color": CORRECT, "opacity": 0.45},
-            hovertemplate="image #%{customdata[0]}, label %{customdata[1]}: %{y:.2%}<extra></extra>",
+    probability = long_probabilities["probability"].to_numpy()
+    predicted = probability == long_probabilities.groupby("id")["probability"].transform("max").to_numpy()
+    figure = go.Figure()
+    for chosen, name, colour in ((predicted, "its label, predicted right", CORRECT), (~predicted, "the other labels", MUTED)):
+        figure.add_trace(
+            go.Scatter(
+                x=long_probabilities["label"].to_numpy()[chosen] + jitter[chosen],
+                y=np.maximum(probability[chosen], SMALLEST_SHOWN),
+                customdata=np.column_stack([long_probabilities["id"].to_numpy()[chosen], long_probabilities["label"].to_numpy()[chosen], probability[chosen]]),
+                mode="markers",
+                name=name,
+                marker={"size": 5, "color": colour, "opacity": 0.5},
+                hovertemplate="image #%{customdata[0]}, label %{customdata[1]}: %{customdata[2]:.6%}<extra></extra>",
+            )
         )
-    )
     _digit_axis(figure)
-    figure.update_yaxes(range=[-0.03, 1.03], tickformat=".0%")
-    return _layout(figure, "Correctly classified: probability of each label", "Label", "Probability", height=360)
+    exponents = np.arange(np.log10(SMALLEST_SHOWN), 1, 2)
+    figure.update_yaxes(
+        type="log",
+        range=[np.log10(SMALLEST_SHOWN) - 0.3, 0.15],
+        tickvals=10.0**exponents,
+        ticktext=[("≤ " if exponent == exponents[0] else "") + f"{100 * 10.0**exponent:.{max(0, -int(exponent) - 2)}f}%" for exponent in exponents],
+    )
+    figure.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0})
+    return _layout(figure, "Correctly classified: probability of each label (log scale)", "Label", "Probability", height=400)
 
 
 # --- Error analysis over the whole test set ---

@@ -27,6 +27,12 @@ def test_every_chart_has_a_title_and_axis_labels():
         assert figure.layout.font.size >= 12
 
 
+def test_probability_bars_name_the_colours_of_the_prediction_and_a_different_true_label():
+    (key,) = charts.probability_bars(PROBABILITIES, true_label=7).layout.annotations
+    assert "predicted 3" in key.text and "true label 7" in key.text and charts.TRUE_LABEL in key.text
+    assert not charts.probability_bars(PROBABILITIES, true_label=3).layout.annotations  # one colour: nothing to tell apart
+
+
 def test_probability_bars_highlight_the_prediction_and_the_true_label():
     bars = charts.probability_bars(PROBABILITIES, true_label=7).data[0]
     assert list(bars.x) == list(range(10))
@@ -79,10 +85,21 @@ def test_misclassified_heatmap_drops_the_printed_numbers_beyond_fifty_rows():
 
 def test_correct_probability_strip_jitters_each_point_near_its_label_the_same_way_every_time():
     long = analysis.probabilities_long([1, 2, 3], np.tile(PROBABILITIES, (3, 1)))
-    points = charts.correct_probability_strip(long).data[0]
-    assert len(points.x) == 30
-    assert np.abs(np.asarray(points.x) - long["label"].to_numpy()).max() <= 0.3
-    assert list(points.x) == list(charts.correct_probability_strip(long).data[0].x)
+    figure = charts.correct_probability_strip(long)
+    predicted, others = figure.data
+    assert len(predicted.x) == 3 and len(others.x) == 27
+    labels = long["label"].to_numpy()
+    assert np.abs(np.asarray(others.x) - labels[labels != 3]).max() <= 0.3
+    assert list(others.x) == list(charts.correct_probability_strip(long).data[1].x)
+
+
+def test_correct_probability_strip_shows_tiny_probabilities_on_a_log_scale_down_to_its_floor():
+    long = analysis.probabilities_long([1], [[0.0, 1e-12, 1e-5, 1 - 1e-5 - 1e-12, 0, 0, 0, 0, 0, 0]])
+    figure = charts.correct_probability_strip(long)
+    assert figure.layout.yaxis.type == "log"
+    assert list(figure.data[0].y) == [1 - 1e-5 - 1e-12]  # the predicted label, coloured
+    assert min(figure.data[1].y) == charts.SMALLEST_SHOWN and 1e-5 in list(figure.data[1].y)
+    assert figure.layout.yaxis.ticktext[-1] == "100%" and figure.layout.yaxis.ticktext[0].startswith("≤ 0.000001")
 
 
 def test_digit_image_shows_every_pixel_with_row_zero_on_top():
