@@ -31,7 +31,8 @@ JITTER_SEED = 0  # fixed so the strip chart does not shuffle on every rerun
 SMALLEST_SHOWN = 1e-8  # the strip chart's floor: smaller probabilities are drawn on it
 DIGIT_COLOURS = plotly.colors.qualitative.D3  # ten distinct colours, one per digit
 DIAGONAL_FILL = "#eef0f2"
-CELL_MARKER_SIZE = 34  # px: the clickable square over each confusion cell
+CONFUSION_HEIGHT = 640  # px: cells of about 50 px, where the page gives the matrix its whole width
+CELL_MARKER_SIZE = 46  # px: the outline of the selected confusion cell, a little inside it
 SALIENCY_SCALE = [[0, "rgb(33,102,172)"], [0.5, "rgba(255,255,255,0)"], [1, "rgb(215,48,39)"]]  # clear at 0
 SALIENCY_PERCENTILE = 99
 
@@ -227,9 +228,9 @@ def confusion_heatmap(matrix, normalised: bool = False, selected: tuple[int, int
     true, predicted = np.indices(matrix.shape)
     mistakes = np.where(diagonal | (values == 0), np.nan, values)  # only mistakes get a colour
     if normalised:
-        colorbar = {"title": {"text": "Share of true label"}, "tickformat": ".1%"}
+        colorbar = {"title": {"text": "Share of true label", "side": "right"}, "tickformat": ".2~%"}  # 0.35 %, not 0.4 % twice
     else:  # whole images: integer ticks only
-        colorbar = {"title": {"text": "Images"}, "tickformat": "d", "dtick": max(1, int(np.ceil(np.nanmax(mistakes, initial=0) / 5)))}
+        colorbar = {"title": {"text": "Images", "side": "right"}, "tickformat": "d", "dtick": max(1, int(np.ceil(np.nanmax(mistakes, initial=0) / 5)))}
     figure = go.Figure(
         [
             go.Heatmap(
@@ -279,7 +280,7 @@ def confusion_heatmap(matrix, normalised: bool = False, selected: tuple[int, int
     )
     figure.update_layout(clickmode="event+select", dragmode=False, plot_bgcolor="white")
     kind = "share of each true label" if normalised else "image counts"
-    return _layout(figure, f"Confusion matrix: {kind}", "Predicted label", "True label", 560)
+    return _layout(figure, f"Confusion matrix: {kind}", "Predicted label", "True label", CONFUSION_HEIGHT)
 
 
 def confidence_histogram(confidence, correct) -> go.Figure:

@@ -24,23 +24,17 @@ _, predictions = ui.get_test_predictions()
 matrix = analysis.confusion_matrix(predictions["label"], predictions["predicted"])
 cell = st.session_state.get("confusion_cell")
 
-chart_column, numbers_column = st.columns([3, 2], gap="large")
-with chart_column:
-    normalised = st.toggle("Row-normalised: share of each true label", key="confusion_normalised")
-    st.plotly_chart(
-        charts.confusion_heatmap(matrix, normalised, selected=cell),
-        on_select=remember_cell,
-        selection_mode="points",
-        key="confusion_matrix",
-    )
-with numbers_column:
-    accuracy_column, mistakes_column = st.columns(2)
-    accuracy_column.metric("Accuracy", f"{analysis.accuracy(matrix):.2%}")
-    mistakes_column.metric("Mistakes", f"{(~predictions['correct']).sum():,}", help=f"of {len(predictions):,} test images")
-    st.markdown("**Per digit**")
-    st.dataframe(ui.percent_table(analysis.classification_report(matrix), ["precision", "recall", "f1"]))
-    st.markdown("**Top confusions**")
-    st.dataframe(ui.percent_table(analysis.top_confusions(matrix), ["share_of_true"]), hide_index=True)
+toggle_column, accuracy_column, mistakes_column = st.columns([3, 1, 1], vertical_alignment="bottom")
+normalised = toggle_column.toggle("Row-normalised: share of each true label", key="confusion_normalised")
+accuracy_column.metric("Accuracy", f"{analysis.accuracy(matrix):.2%}")
+mistakes_column.metric("Mistakes", f"{(~predictions['correct']).sum():,}", help=f"of {len(predictions):,} test images")
+# the whole width for the matrix: its cells stay large enough to read and to click, and the images open below it
+st.plotly_chart(
+    charts.confusion_heatmap(matrix, normalised, selected=cell),
+    on_select=remember_cell,
+    selection_mode="points",
+    key="confusion_matrix",
+)
 
 if cell is None:
     st.info("Click a cell of the matrix to see the images behind it.", icon=":material/touch_app:")
@@ -52,3 +46,11 @@ else:
     ui.digit_gallery(shown.head(GALLERY_LIMIT), key=f"cell_{true}_{predicted}")
     if len(shown) > GALLERY_LIMIT:
         st.caption(f"Showing the first {GALLERY_LIMIT} of {len(shown):,}.")
+
+report_column, confusions_column = st.columns([3, 2], gap="large")
+with report_column:
+    st.markdown("**Per digit**")
+    st.dataframe(ui.percent_table(analysis.classification_report(matrix), ["precision", "recall", "f1"]))
+with confusions_column:
+    st.markdown("**Top confusions**")
+    st.dataframe(ui.percent_table(analysis.top_confusions(matrix), ["share_of_true"]), hide_index=True)

@@ -10,6 +10,7 @@ from digitlens.preprocess import NoInkError
 
 CANVAS_SIDE = 280
 NUMBER_CANVAS_WIDTH = 700  # room for a few digits side by side
+DEFAULT_PEN_WIDTH = 18  # px on the 280 px canvas: strokes about as wide, for the digit's size, as MNIST's
 ONE_DIGIT, A_NUMBER = "One digit", "A number"
 HINT = "Draw a digit (0-9) in the box"
 NUMBER_HINT = "Write a number in the box, its digits side by side"
@@ -39,7 +40,10 @@ number = mode == A_NUMBER
 canvas_area, result_area = (st.container(), st.container()) if number else st.columns([1, 2], gap="large")
 
 with canvas_area:
-    stroke_width = st.slider("Pen width (px)", min_value=8, max_value=32, value=18, width=CANVAS_SIDE)
+    # the canvas' own toolbar floats just above it: room for it, and the pen width below the canvas (above, the
+    # toolbar covered the slider's right end)
+    st.space("medium")
+    stroke_width = st.session_state.get("pen_width", DEFAULT_PEN_WIDTH)
     canvas = st_canvas(
         stroke_width=stroke_width,
         stroke_color="#FFFFFF",
@@ -50,6 +54,7 @@ with canvas_area:
         return_image_data=True,
         key=f"canvas_{mode}_{st.session_state.get('canvas_generation', 0)}",
     )
+    st.slider("Pen width (px)", min_value=8, max_value=32, value=DEFAULT_PEN_WIDTH, width=CANVAS_SIDE, key="pen_width")
     st.button("Clear", icon=":material/delete:", on_click=clear_canvas)
 
 with result_area:

@@ -34,7 +34,9 @@ button_column.button("Resample", icon=":material/shuffle:", on_click=resample, w
 
 ids = analysis.sample_ids(labels, None if choice == ALL_DIGITS else choice, count, seed)
 sample = predictions.loc[ids]
-st.session_state.setdefault("explore_image_id", int(ids[0]))
+if st.session_state.get("explore_sample") != (choice, count, seed):  # a new sample opens its first image, not an old one
+    st.session_state.explore_sample = (choice, count, seed)
+    st.session_state.explore_image_id = int(ids[0])
 
 gallery_column, detail_column = st.columns([3, 2], gap="large")
 with gallery_column:
@@ -53,7 +55,8 @@ with gallery_column:
             )
 
 with detail_column:
-    image_id = st.number_input("Open a test image by id", min_value=0, max_value=len(labels) - 1, step=1, key="explore_image_id")
+    last = len(labels) - 1
+    image_id = st.number_input(f"Open a test image by id (0 to {last:,})", min_value=0, max_value=last, step=1, key="explore_image_id")
     row = predictions.loc[image_id]
     outcome = "right" if row.correct else "wrong"
     st.markdown(f"True label **{row.label}**, predicted **{row.predicted}** ({row.confidence:.1%}): **{outcome}**")

@@ -137,8 +137,10 @@ def test_explore_page_samples_the_chosen_digit_and_resamples(test_set):
     app.segmented_control(key="explore_digit").set_value(3).run()
     threes = thumbnail_ids(app)
     assert (labels[threes] == 3).all()
+    assert app.number_input(key="explore_image_id").value == threes[0]  # the large panel follows the new sample
     next(button for button in app.button if button.label == "Resample").click().run()
     assert thumbnail_ids(app) != threes and (labels[thumbnail_ids(app)] == 3).all()
+    assert app.number_input(key="explore_image_id").value == thumbnail_ids(app)[0]
     app.slider[0].set_value(8).run()
     assert len(thumbnail_ids(app)) == 8
     assert not app.exception
@@ -150,6 +152,7 @@ def test_explore_page_opens_a_clicked_thumbnail_and_any_id(test_set):
     image_id = int(first.key.removeprefix("inspect_"))
     first.click().run()
     assert app.number_input(key="explore_image_id").value == image_id
+    assert app.number_input(key="explore_image_id").label == "Open a test image by id (0 to 9,999)"
     app.number_input(key="explore_image_id").set_value(9999).run()
     _, labels = test_set
     assert f"True label **{labels[9999]}**" in app.markdown[-1].value
