@@ -6,7 +6,10 @@ so training and serving cannot disagree about normalisation.
 
 import json
 import logging
+import os
+import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +155,9 @@ class Predictor:
             for size, interpreter in self._interpreters.items()
             for signature in (BOTH, PROBABILITIES)
         }
+        with native_stderr_silenced():  # each runner's first call; LiteRT announces its XNNPACK delegate then
+            for (size, _), runner in self._runners.items():
+                runner(**{PIXELS: np.zeros((size, IMAGE_SIDE, IMAGE_SIDE), np.float32)})
         self._lock = threading.Lock()
         self._keras_model = None
 
@@ -211,6 +217,21 @@ class Predictor:
         if self._keras_model is None:
             self._keras_model = load_keras(self.keras_path)
         return self._keras_model
+
+
+@contextmanager
+def native_stderr_silenced():
+    """File descriptor 2 pointed at /dev/null for the block: LiteRT's C++ code prints "INFO: Created TensorFlow Lite
+    XNNPACK delegate for CPU." there, past Python and every logging setting, on every CLI command and server start."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def load_keras(path: Path | str = MODEL_PATH):
