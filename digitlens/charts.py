@@ -38,8 +38,13 @@ SALIENCY_PERCENTILE = 99
 
 
 def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, height: int) -> go.Figure:
-    """The look every chart shares: a readable title, labelled axes, a compact margin."""
+    """The look every chart shares: a readable title, labelled axes, a compact margin.
+
+    A drag does not zoom (the toolbar still does), unless the chart chose a drag of its own (the embedding's
+    lasso): on a phone, a finger swiping over a chart then scrolls the page instead of zooming into the chart.
+    """
     figure.update_layout(
+        dragmode=figure.layout.dragmode or False,
         title={"text": title, "font": {"size": TITLE_SIZE}},
         font={"size": FONT_SIZE},
         height=height,
