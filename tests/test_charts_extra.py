@@ -70,7 +70,7 @@ def test_embedding_map_draws_one_webgl_trace_per_digit_plus_the_mistakes():
     assert figure.data[-1].hovertext[0] == "label 0, predicted 9"
     assert "31%" in figure.layout.xaxis.title.text and "12%" in figure.layout.yaxis.title.text
     assert "Embedding map" in figure.layout.title.text
-    assert figure.layout.dragmode == "lasso"  # its own drag: select images (charts.\_layout leaves it)
+    assert figure.layout.dragmode == "lasso"  # its own drag selects images; _layout leaves it
 
 
 def test_saliency_maps_one_panel_per_digit_on_a_shared_symmetric_scale():
