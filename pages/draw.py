@@ -13,6 +13,7 @@ NUMBER_CANVAS_WIDTH = 700  # room for a few digits side by side
 DEFAULT_PEN_WIDTH = 18  # px on the 280 px canvas: strokes about as wide, for the digit's size, as MNIST's
 ONE_DIGIT, A_NUMBER = "One digit", "A number"
 HINT = "Draw a digit (0-9) in the box"
+CLEAR_HINT = "Undo, redo or start again (the bin) with the buttons above the canvas."
 NUMBER_HINT = "Write a number in the box, its digits side by side"
 DRAWING_HINT = {ONE_DIGIT: "Draw one digit, 0-9, filling the box.", A_NUMBER: "Write digits 0-9 side by side, a little apart."}
 UPLOAD_HINT = {ONE_DIGIT: "Upload a picture of one digit, 0-9.", A_NUMBER: "Upload a picture of a number written in digits 0-9."}
@@ -26,11 +27,6 @@ def drawn_images(canvas, number: bool) -> np.ndarray | None:
         return reading.mnist_images(canvas.image_data, number, ui.get_predictor())
     except NoInkError:
         return None
-
-
-def clear_canvas() -> None:
-    """A new canvas key gives a fresh, empty canvas."""
-    st.session_state.canvas_generation = st.session_state.get("canvas_generation", 0) + 1
 
 
 st.title("Draw a digit")
@@ -52,10 +48,12 @@ with canvas_area:
         height=CANVAS_SIDE,
         update_streamlit=True,
         return_image_data=True,
-        key=f"canvas_{mode}_{st.session_state.get('canvas_generation', 0)}",
+        key=f"canvas_{mode}",
     )
+    # clearing is the toolbar's bin, in the browser: a Clear button here replaced the canvas after a round trip to
+    # the server, and strokes begun in that ~0.4 s vanished with the old canvas
+    st.caption(CLEAR_HINT, width=CANVAS_SIDE if not number else "stretch")
     st.slider("Pen width (px)", min_value=8, max_value=32, value=DEFAULT_PEN_WIDTH, width=CANVAS_SIDE, key="pen_width")
-    st.button("Clear", icon=":material/delete:", on_click=clear_canvas)
 
 with result_area:
     images = drawn_images(canvas, number)
@@ -66,8 +64,10 @@ with result_area:
     else:
         found = reading.read(ui.get_predictor(), images)
         ui.show_reading(found, number, key="drawing", hint=DRAWING_HINT[mode])
-        if not number and st.toggle("Why this prediction?", key="drawing_why", help="Which strokes pushed the model to its answer"):
-            ui.show_why(found.images[0], found.probabilities[0], key="drawing_why")
+    # shown on an empty canvas too (greyed), so that it stays on from one drawing to the next
+    why = not number and st.toggle("Why this prediction?", key="drawing_why", disabled=images is None, help="Which strokes pushed the model to its answer")
+    if why and images is not None:
+        ui.show_why(found.images[0], found.probabilities[0], key="drawing_why")
 
 st.divider()
 st.subheader("Or upload a picture of a number" if number else "Or upload a picture of a digit")

@@ -31,6 +31,7 @@ SCREENSHOTS_DIR = os.environ.get("DIGITLENS_SCREENSHOTS")
 SETTLE_MS = 1000  # Plotly redraws its charts after the viewport grows
 STARTUP_TIMEOUT_SECONDS = 60
 RENDER_TIMEOUT_MS = 30_000
+CLEAR_BUTTON = "Reset canvas & history"  # the bin of streamlit-drawable-canvas's toolbar
 CANVAS = "canvas.upper-canvas"  # fabric.js's drawing surface, above the canvas that shows the strokes
 HINT = "Draw a digit (0-9) in the box"
 NUMBER_HINT = "Write a number in the box, its digits side by side"
@@ -178,11 +179,9 @@ def wait_for_new_prediction(page) -> float:
 
 
 def clear(page, hint: str = HINT) -> None:
-    """Press the page's Clear button; wait for the fresh canvas that replaces the old one, and for the hint."""
-    page.locator(CANVAS).evaluate("canvas => { canvas.dataset.replaced = 'yes'; }")
-    page.get_by_role("button", name="Clear").click()
-    page.locator(f"{CANVAS}[data-replaced]").wait_for(state="detached", timeout=RENDER_TIMEOUT_MS)
-    page.locator(CANVAS).wait_for(timeout=RENDER_TIMEOUT_MS)
+    """Press the bin of the canvas' toolbar (shown while the pointer is over the canvas); wait for the hint again."""
+    page.locator(CANVAS).hover()
+    page.get_by_role("button", name=CLEAR_BUTTON).click()
     page.get_by_text(hint).wait_for(timeout=RENDER_TIMEOUT_MS)
     page.locator(IDLE_APP).wait_for(timeout=RENDER_TIMEOUT_MS)
 

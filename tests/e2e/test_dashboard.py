@@ -6,6 +6,8 @@ import statistics
 
 import pytest
 from dashboard_driver import (
+    CANVAS,
+    CLEAR_BUTTON,
     NUMBER_HINT,
     VIEWPORT,
     canvas_box,
@@ -57,13 +59,20 @@ def test_clearing_the_canvas_brings_back_the_hint(draw_page):
     expect(prediction(draw_page)).to_have_count(0)
 
 
-def test_the_canvas_toolbar_reset_brings_back_the_hint(draw_page):
-    draw(draw_page, 1)
-    expect(prediction(draw_page)).to_have_text("1", timeout=PAGE_TIMEOUT_MS)
-    draw_page.locator("canvas.upper-canvas").hover()
-    draw_page.get_by_role("button", name="Reset canvas & history").click()
-    expect(draw_page.get_by_text("Draw a digit (0-9) in the box")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-    expect(prediction(draw_page)).to_have_count(0)
+def test_strokes_begun_right_after_clearing_are_kept_and_why_stays_on(draw_page):
+    """A Clear button that replaced the canvas after a round trip to the server lost such strokes (a 4 kept only
+    its upright and was read 1), and switched "Why this prediction?" off."""
+    draw(draw_page, 7)
+    expect(prediction(draw_page)).to_have_text("7", timeout=PAGE_TIMEOUT_MS)
+    why = draw_page.get_by_role("switch", name="Why this prediction?")
+    draw_page.get_by_test_id("stCheckbox").filter(has=why).locator("label").click()  # its input is visually hidden
+    expect(why).to_be_checked(timeout=PAGE_TIMEOUT_MS)
+    draw_page.locator(CANVAS).hover()
+    draw_page.get_by_role("button", name=CLEAR_BUTTON).click()
+    draw(draw_page, 4)  # at once, without waiting for the page
+    expect(prediction(draw_page)).to_have_text("4", timeout=PAGE_TIMEOUT_MS)
+    expect(why).to_be_checked()
+    expect(draw_page.locator(CHART)).to_have_count(3)  # the probabilities, what the model sees, and why
 
 
 def metric_value(page, label: str):
