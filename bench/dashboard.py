@@ -5,7 +5,8 @@ shown), and until its script is done and every chart drawn.
 Draw latency: from releasing the mouse after drawing a digit to the Prediction metric showing it, timed inside the
 browser (the canvas component itself waits 200 ms after a release before it sends the drawing).
 First prediction: from releasing the mouse after the first digit on a fresh page to the prediction and both charts drawn.
-Targets on a 2-core CPU: cold start at most 3 s, first prediction at most 1 s, draw latency at most 500 ms.
+Targets on a 2-core CPU: cold start at most 3 s, first prediction at most 1 s, draw latency at most 300 ms
+median and 600 ms at the 90th percentile.
 Run: python bench/dashboard.py [--starts 3] [--drawings 20]
 """
 
@@ -36,7 +37,8 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 TARGET_START_SECONDS = 3
 TARGET_FIRST_SECONDS = 1
-TARGET_LATENCY_MS = 500
+TARGET_LATENCY_MS = 300  # issue 14: stroke to prediction, median ...
+TARGET_LATENCY_P90_MS = 600  # ... and 90th percentile
 
 
 def cold_start_seconds(browser) -> tuple[float, float]:
@@ -113,8 +115,10 @@ def main() -> None:
     first = statistics.median(firsts)
     print(f"first prediction fully drawn: median {first:.2f} s ({', '.join(f'{s:.2f}' for s in firsts)}); "
           f"target <= {TARGET_FIRST_SECONDS} s: {'met' if first <= TARGET_FIRST_SECONDS else 'MISSED'}")
-    print(f"draw latency: median {latency:.0f} ms, max {max(latencies):.0f} ms over {len(latencies)} drawings; "
-          f"target <= {TARGET_LATENCY_MS} ms: {'met' if latency <= TARGET_LATENCY_MS else 'MISSED'}")
+    p90 = statistics.quantiles(latencies, n=10)[-1] if len(latencies) > 1 else latency
+    print(f"draw latency: median {latency:.0f} ms, p90 {p90:.0f} ms, max {max(latencies):.0f} ms over {len(latencies)} drawings; "
+          f"target median <= {TARGET_LATENCY_MS} ms, p90 <= {TARGET_LATENCY_P90_MS} ms: "
+          f"{'met' if latency <= TARGET_LATENCY_MS and p90 <= TARGET_LATENCY_P90_MS else 'MISSED'}")
 
 
 if __name__ == "__main__":

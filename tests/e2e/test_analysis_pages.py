@@ -108,3 +108,15 @@ def test_draw_page_explains_a_drawn_digit_on_request(dashboard_url, page):
     page.get_by_text("Why this prediction?").click()
     expect(page.locator(CHART, has_text="Which ink spoke")).to_have_count(1, timeout=RENDER_MS)
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_why_colours_the_ink_of_a_digit_read_at_probability_1(dashboard_url, page, predictor, test_set):
+    """Test image 27 is read with a probability that rounds to 1: occlusion on log-probabilities left it blank."""
+    images, _ = test_set
+    assert predictor.predict_proba(images[27])[0].max() == 1.0
+    open_page(page, dashboard_url, "why?id=27", "Why this prediction?")
+    maps = page.locator(CHART, has_text="Which ink spoke")
+    expect(maps).to_have_count(1, timeout=RENDER_MS)
+    # the predicted digit's map is the first panel's second heatmap (the first is the grey image under it)
+    strongest = maps.evaluate("plot => Math.max(...plot._fullData[1].z.flatMap(row => Array.from(row, Math.abs)))")
+    assert strongest > 1  # log-odds lost where ink is blanked: a visible colour
