@@ -208,7 +208,9 @@ class Predictor:
                 padded = np.zeros((BATCH_CHUNK, IMAGE_SIDE, IMAGE_SIDE), np.float32)
                 padded[: len(chunk)] = chunk
                 for name, array in self._runners[BATCH_CHUNK, signature](**{PIXELS: padded}).items():
-                    found.setdefault(name, np.empty((len(batch), *array.shape[1:]), np.float32))[start : start + len(chunk)] = array[: len(chunk)]
+                    if name not in found:
+                        found[name] = np.empty((len(batch), *array.shape[1:]), np.float32)
+                    found[name][start : start + len(chunk)] = array[: len(chunk)]
             return found
 
     @property
