@@ -182,8 +182,13 @@ def get_embedding_projection() -> tuple[np.ndarray, np.ndarray]:
 def percent_table(table: pd.DataFrame, columns: list[str]):
     """The table with headings for people ("share_of_true" as "Share of true label") and the share columns
     printed as percentages; the values stay numbers, so sorting still works."""
-    headings = {column: HEADINGS.get(column, str(column).replace("_", " ").capitalize()) for column in table.columns}
-    return table.rename(columns=headings).style.format({headings[column]: "{:.1%}" for column in columns})
+    headings = {column: heading(column) for column in table.columns}
+    readable = table.rename(columns=headings).rename_axis(index=heading(table.index.name) if table.index.name else None)
+    return readable.style.format({headings[column]: "{:.1%}" for column in columns})
+
+
+def heading(name: str) -> str:
+    return HEADINGS.get(name, str(name).replace("_", " ").capitalize())
 
 
 @st.dialog("Test image", width="large")
