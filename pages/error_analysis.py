@@ -16,9 +16,11 @@ probabilities, predictions = ui.get_test_predictions()
 digit_column, count_column, seed_column = st.columns([3, 1, 1], vertical_alignment="bottom")
 digit = digit_column.segmented_control("Digit", range(10), default=2, required=True, key="analysis_digit")
 available = int((labels == digit).sum())
-n_samples = count_column.number_input(
-    f"Samples (max {available})", min_value=1, max_value=available, value=min(DEFAULT_SAMPLES, available), key="analysis_samples"
-)
+# the sample size carries over to another digit: all of them stays all of them, more than there are becomes all
+chosen, before = st.session_state.get("analysis_samples", DEFAULT_SAMPLES), st.session_state.get("analysis_available")
+st.session_state.analysis_samples = available if chosen == before else min(chosen, available)
+st.session_state.analysis_available = available
+n_samples = count_column.number_input(f"Samples (max {available})", min_value=1, max_value=available, key="analysis_samples")
 seed = seed_column.number_input("Seed", min_value=0, value=0, step=1, key="analysis_seed")
 
 ids = analysis.sample_ids(labels, digit, n_samples, seed)
