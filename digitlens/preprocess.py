@@ -366,7 +366,7 @@ def to_mnist(image, judge=None) -> np.ndarray:
     """
     ink = ink_map(image)
     digit = mnist_field(select_digit(ink))
-    if judge is None or not is_photo(image) or (first := judge(digit[None])[0]) >= UNSURE:
+    if judge is None or not is_photo(image) or judge(digit[None])[0] >= UNSURE:
         return digit
     choices = [choice for choice in other_choices(ink) if not runs_edge_to_edge(choice)]
     if not choices:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -121,11 +122,25 @@ def test_odd_json_gets_a_4xx_with_a_reason(server, case):
 def test_health_answers_while_a_10000_image_request_runs(tmp_path, test_set):
     """Inference runs off the event loop: one worker still answers health checks at once.
 
-    The big request comes from another process, so that sending it does not slow the client that measures."""
+    The big request comes from another process, so that sending it does not slow the client that measures. A loop
+    blocked by the parse stalls a health check on every try; the OS's scheduling on 2 busy cores (seen once: one
+    check of 407 ms among 829) does not, so a second try is allowed.
+    """
     images, _ = test_set
     body = tmp_path / "body.json"
     body.write_text(json.dumps({"input": images.reshape(len(images), -1).tolist()}))
-    with running_api(tmp_path / "server.log", workers=1) as (url, _):
+    for attempt in range(2):
+        times = health_times_during(body, tmp_path / f"server{attempt}.log")
+        slowest, p99 = max(times[1:]), float(np.quantile(times[1:], 0.99))
+        print(f"\nhealth checks during a 10,000-image request: {len(times)}, p99 {p99 * 1000:.0f} ms, slowest {slowest * 1000:.0f} ms")
+        if len(times) >= 5 and p99 <= HEALTH_LIMIT_SECONDS and slowest <= HEALTH_WORST_SECONDS:
+            return
+    pytest.fail(f"health checks stalled on both tries: p99 {p99 * 1000:.0f} ms, slowest {slowest * 1000:.0f} ms")
+
+
+def health_times_during(body: Path, log: Path) -> list[float]:
+    """Seconds each /health took, asked again and again on one connection while one worker scores the body."""
+    with running_api(log, workers=1) as (url, _):
         send = f"import httpx, pathlib; httpx.post('{url}/predict', content=pathlib.Path('{body}').read_bytes(), timeout=60)"
         big = subprocess.Popen([sys.executable, "-c", send])
         times = []
@@ -135,10 +150,7 @@ def test_health_answers_while_a_10000_image_request_runs(tmp_path, test_set):
                 assert client.get("/health").status_code == 200
                 times.append(time.perf_counter() - started)
         assert big.returncode == 0
-    slowest, p99 = max(times[1:]), float(np.quantile(times[1:], 0.99))
-    print(f"\nhealth checks during a 10,000-image request: {len(times)}, p99 {p99 * 1000:.0f} ms, slowest {slowest * 1000:.0f} ms")
-    # p99 within the goal; the slowest may meet the OS's scheduling on 2 busy cores, not a loop blocked for the whole parse
-    assert len(times) >= 5 and p99 <= HEALTH_LIMIT_SECONDS and slowest <= HEALTH_WORST_SECONDS
+    return times
 
 
 def test_slow_clients_are_cut_off_and_others_still_served(server):
