@@ -141,10 +141,8 @@ def ink_map(image) -> np.ndarray:
 def gray_and_alpha(image) -> tuple[np.ndarray, np.ndarray | None]:
     """Float gray levels (H, W) and the alpha channel when it says where the strokes are (some pixels transparent)."""
     array = np.asarray(image, dtype=np.float32)
-    alpha = None
+    alpha = array[..., -1] if has_stroke_layer(array) else None
     if array.ndim == 3 and array.shape[2] in (2, 4):
-        if array[..., -1].min() < MAX_PIXEL:
-            alpha = array[..., -1]
         array = array[..., :-1]
     if array.ndim == 3 and array.shape[2] == 3:
         array = array @ np.array([0.299, 0.587, 0.114], np.float32)
@@ -155,6 +153,11 @@ def gray_and_alpha(image) -> tuple[np.ndarray, np.ndarray | None]:
     if not np.isfinite(array).all():
         raise ValueError("expected finite pixel values, got NaN or infinity")
     return array, alpha
+
+
+def has_stroke_layer(array: np.ndarray) -> bool:
+    """An alpha channel that says where the strokes are: some pixels transparent (a canvas drawing), not all opaque."""
+    return array.ndim == 3 and array.shape[2] in (2, 4) and array[..., -1].min() < MAX_PIXEL
 
 
 def reduce(gray: np.ndarray, side: int) -> np.ndarray:
@@ -385,8 +388,7 @@ def runs_edge_to_edge(ink: np.ndarray) -> bool:
 def is_photo(image) -> bool:
     """A photo or scan: larger than a cut-out digit, with no transparency saying where the strokes are (a canvas)."""
     array = np.asarray(image)
-    drawn = array.ndim == 3 and array.shape[2] in (2, 4) and array[..., -1].min() < MAX_PIXEL
-    return not drawn and min(array.shape[:2]) > SMALL_IMAGE_SIDE
+    return not has_stroke_layer(array) and min(array.shape[:2]) > SMALL_IMAGE_SIDE
 
 
 class Piece(NamedTuple):
