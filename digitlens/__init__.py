@@ -7,6 +7,7 @@ DATA_DIR = ROOT / "data" / "mnist"
 MODEL_DIR = ROOT / "model"
 MODEL_PATH = MODEL_DIR / "mnist_cnn.keras"
 METRICS_PATH = MODEL_DIR / "metrics.json"
+MODEL_ENV = "DIGITLENS_MODEL"  # path of the .keras model the API serves, set by `serve --model`
 
 IMAGE_SIDE = 28
 NUM_PIXELS = IMAGE_SIDE * IMAGE_SIDE

@@ -20,13 +20,12 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from digitlens import IMAGE_SIDE, MAX_PIXEL, NUM_CLASSES, NUM_PIXELS, reading
+from digitlens import IMAGE_SIDE, MAX_PIXEL, MODEL_ENV, NUM_CLASSES, NUM_PIXELS, reading
 from digitlens.model import Predictor, metrics_card
 from digitlens.preprocess import read_image
 
 MAX_IMAGES = 10_000
 MAX_BODY_BYTES = 64 * 1024 * 1024  # 10,000 images of 784 values written "255.0," need ~47 MB
-MODEL_ENV = "DIGITLENS_MODEL"  # path of the .keras model to serve, set by `serve --model`
 PIECE_BYTES = 1 << 20  # a larger /predict body is parsed in pieces of about this size
 INPUT_START = re.compile(rb'\s*\{\s*"input"\s*:\s*\[')
 INPUT_END = re.compile(rb"\]\s*\}\s*$")

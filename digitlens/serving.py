@@ -8,8 +8,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
-from digitlens import IMAGE_SIDE, MODEL_PATH
-from digitlens.api import MODEL_ENV
+from digitlens import IMAGE_SIDE, MODEL_ENV, MODEL_PATH
 from digitlens.model import Predictor
 
 
