@@ -182,15 +182,15 @@ def correct_probability_strip(long_probabilities: pd.DataFrame) -> go.Figure:
     SMALLEST_SHOWN are drawn at it.
     """
     jitter = np.random.default_rng(JITTER_SEED).uniform(-0.3, 0.3, len(long_probabilities))
-    probability = long_probabilities["probability"].to_numpy()
+    ids, labels, probability = (long_probabilities[column].to_numpy() for column in ("id", "label", "probability"))
     predicted = probability == long_probabilities.groupby("id")["probability"].transform("max").to_numpy()
     figure = go.Figure()
     for chosen, name, colour in ((predicted, "its label, predicted right", CORRECT), (~predicted, "the other labels", MUTED)):
         figure.add_trace(
             go.Scatter(
-                x=long_probabilities["label"].to_numpy()[chosen] + jitter[chosen],
+                x=labels[chosen] + jitter[chosen],
                 y=np.maximum(probability[chosen], SMALLEST_SHOWN),
-                customdata=np.column_stack([long_probabilities["id"].to_numpy()[chosen], long_probabilities["label"].to_numpy()[chosen], probability[chosen]]),
+                customdata=np.column_stack([ids[chosen], labels[chosen], probability[chosen]]),
                 mode="markers",
                 name=name,
                 marker={"size": 5, "color": colour, "opacity": 0.5},
