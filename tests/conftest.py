@@ -15,3 +15,30 @@ def test_set():
 @pytest.fixture(scope="session")
 def predictor():
     return Predictor.load()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server for the session (tests/databases.py)."""
+    from tests.databases import running_postgres
+
+    with running_postgres() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Each store test runs on a fresh SQLite file and on a fresh database of a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'digitlens.db'}"
+    import sqlalchemy as sa
+
+    from digitlens.store import database_url as driver_url
+
+    url = request.getfixturevalue("postgres_url")
+    engine = sa.create_engine(driver_url(url), isolation_level="AUTOCOMMIT")
+    name = f"test_{abs(hash(request.node.nodeid))}"
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.rsplit("/", 1)[0] + f"/{name}"
