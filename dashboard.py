@@ -14,6 +14,7 @@ page = st.navigation(
         st.Page("pages/confusion.py", title="Confusion matrix", icon=":material/grid_on:"),
         st.Page("pages/confidence.py", title="Confidence", icon=":material/speed:"),
         st.Page("pages/suspicious.py", title="Suspicious labels", icon=":material/flag:"),
+        st.Page("pages/review.py", title="Review labels", icon=":material/rate_review:"),
         st.Page("pages/embedding.py", title="Embedding map", icon=":material/scatter_plot:"),
         st.Page("pages/why.py", title="Why this prediction", icon=":material/psychology:"),
     ]
@@ -27,8 +28,11 @@ with st.sidebar, ui.errors_as_messages():
         st.caption("Model")
         st.markdown(f"**{metrics['model']}**")
         st.metric("Test accuracy", f"{metrics['test_accuracy']:.2%}", help="Share of the 10,000 MNIST test images predicted right")
+        ui.show_reviewed_accuracy()
     if ui.API_URL:
         st.caption(f"Predictions from the API at {ui.API_URL}")
+    ui.demo_link()
 
 with ui.errors_as_messages():
+    ui.demo_banner(page.title)
     page.run()

@@ -28,6 +28,11 @@ NOT_A_DIGIT_MESSAGE = "That doesn't look like a digit"
 HEADINGS = {"f1": "F1 score", "share_of_true": "Share of true label", "given_probability": "Probability of the given label",
             "suggested_probability": "Probability of the suggestion", "support": "Images"}  # the rest: "a_name" as "A name"
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+DEMO_STEPS = [  # the guided demo for stakeholders: the page's title and file, then the one sentence shown on it
+    ("Draw", "pages/draw.py", "Draw any digit in the box, with the mouse or a finger: the model reads it at every stroke and shows how sure it is."),
+    ("Explore", "pages/explore.py", "These are test images the model never trained on: it reads the green ones right and the red ones wrong; click one to see all ten probabilities."),
+    ("Error analysis", "pages/error_analysis.py", "Pick a digit to compare the test images the model gets wrong with those it gets right, and how sure it was of each."),
+]
 API_URL = os.environ.get("DIGITLENS_API_URL")  # when set, predictions come from that running API
 
 
@@ -45,10 +50,26 @@ def get_predictor() -> Predictor | RemotePredictor:
     return RemotePredictor(API_URL) if API_URL else Predictor.load()
 
 
-@st.cache_data(show_spinner="Reading the MNIST test set...")
+SPLIT_NAMES = {"test": "Test", "train": "Training"}
+
+
+@st.cache_data(show_spinner="Reading MNIST...")
+def get_split(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's test (10,000) or training (60,000) images (uint8, (N, 28, 28)) and their labels."""
+    return data.load(split)
+
+
 def get_test_data() -> tuple[np.ndarray, np.ndarray]:
-    """The 10,000 MNIST test images (uint8, (N, 28, 28)) and their labels."""
-    return data.load("test")
+    """The 10,000 MNIST test images and their labels."""
+    return get_split("test")
+
+
+@st.cache_resource(show_spinner="Opening the review database...")
+def get_store():
+    """The one review store of the process (a SQLite file, or DIGITLENS_DATABASE_URL's PostgreSQL)."""
+    from digitlens.store import Store  # here: SQLAlchemy stays unloaded until a page needs the database
+
+    return Store()
 
 
 @st.cache_data
@@ -65,6 +86,32 @@ def get_test_predictions() -> tuple[np.ndarray, pd.DataFrame]:
 
     probabilities = analysis.cached_test_probabilities(get_predictor(), images)  # on disk, once per model
     return probabilities, analysis.predictions_table(labels, probabilities)
+
+
+def demo_link() -> None:
+    """The sidebar's way into the guided demo."""
+    if st.button("Guided demo", icon=":material/slideshow:", help="Three pages, one sentence each", width="stretch"):
+        st.session_state.demo_step = 0
+        st.switch_page(DEMO_STEPS[0][1])
+
+
+def demo_banner(page_title: str) -> None:
+    """On the demo's current page: its sentence and the way on; elsewhere, or when no demo runs, nothing."""
+    step = st.session_state.get("demo_step")
+    if step is None or DEMO_STEPS[step][0] != page_title:
+        return
+    with st.container(border=True, key="demo_banner"):
+        st.markdown(f"**Demo, step {step + 1} of {len(DEMO_STEPS)}.** {DEMO_STEPS[step][2]}")
+        back, forward, end = st.columns(3)
+        if back.button("Back", icon=":material/arrow_back:", disabled=step == 0, width="stretch"):
+            st.session_state.demo_step = step - 1
+            st.switch_page(DEMO_STEPS[step - 1][1])
+        if step + 1 < len(DEMO_STEPS) and forward.button("Next", icon=":material/arrow_forward:", type="primary", width="stretch"):
+            st.session_state.demo_step = step + 1
+            st.switch_page(DEMO_STEPS[step + 1][1])
+        if end.button("End the demo" if step + 1 < len(DEMO_STEPS) else "Finish", icon=":material/close:", width="stretch"):
+            del st.session_state.demo_step
+            st.rerun()
 
 
 @contextmanager
@@ -191,27 +238,69 @@ def heading(name: str) -> str:
     return HEADINGS.get(name, str(name).replace("_", " ").capitalize())
 
 
-@st.dialog("Test image", width="large")
-def open_test_image(image_id: int) -> None:
-    """One test image large, with its ten probabilities and a link to why the model predicted it."""
-    images, labels = get_test_data()
-    probabilities, predictions = get_test_predictions()
-    row = predictions.loc[image_id]
+@st.cache_data(show_spinner="Ranking the labels...")
+def get_label_ranking(split: str) -> tuple[np.ndarray, pd.DataFrame] | None:
+    """A split's out-of-sample probabilities (the models' mean) and its labels ranked by how strongly the models
+    dispute them; None without the shipped cross-validation (model/crossval.npz)."""
+    from digitlens import analysis, crossval  # see get_test_predictions
+
+    result = crossval.load()
+    if result is None:
+        return None
+    _, labels = get_split(split)
+    opinions = crossval.opinions(result, split, get_test_predictions()[0])
+    return np.mean(opinions, axis=0), analysis.suspicious_labels(labels, opinions)
+
+
+def show_reviewed_accuracy() -> None:
+    """Test accuracy on the labels as reviewed, once any test label has a verdict; nothing before."""
+    verdicts = get_store().latest("test")
+    if not verdicts:
+        return
+    from digitlens import analysis  # see get_test_predictions
+
+    _, predictions = get_test_predictions()
+    labels = {image_id: review.label for (_, image_id), review in verdicts.items()}
+    accuracy, left_out = analysis.corrected_accuracy(predictions["label"], predictions["predicted"], labels)
+    corrected = sum(review.verdict == "label_wrong" for review in verdicts.values())
+    st.metric(
+        "On reviewed labels", f"{accuracy:.2%}",
+        help=f"Test accuracy with the {corrected} labels reviewed as wrong corrected and the {left_out} images reviewed "
+        "as ambiguous or not a digit left out (Review labels page)",
+    )
+
+
+def split_choice(key: str) -> str:
+    """Test or training images: a two-way switch, "test" first."""
+    return st.segmented_control("Images", list(SPLIT_NAMES), format_func=SPLIT_NAMES.get, default="test", required=True, key=key)
+
+
+@st.dialog("MNIST image", width="large")
+def open_image(image_id: int, split: str = "test") -> None:
+    """One image large, with the model's ten probabilities, a link to review its label and, for a test image,
+    one to why the model predicted it."""
+    images, labels = get_split(split)
+    image, label = images[image_id], int(labels[image_id])
+    probabilities = get_predictor().predict_proba(image)[0]
+    predicted = int(probabilities.argmax())
     image_column, chart_column = st.columns([1, 2])
     with image_column:
-        st.image(images[image_id].repeat(DIALOG_SCALE, axis=0).repeat(DIALOG_SCALE, axis=1))
-        st.markdown(f"**#{image_id}**: labelled **{row['label']}**, predicted **{row['predicted']}** ({row['confidence']:.1%})")
-        st.page_link("pages/why.py", label="Why this prediction?", icon=":material/psychology:", query_params={"id": image_id})
+        st.image(image.repeat(DIALOG_SCALE, axis=0).repeat(DIALOG_SCALE, axis=1))
+        st.markdown(f"**#{image_id}** of the {SPLIT_NAMES[split].lower()} set: labelled **{label}**, predicted **{predicted}** ({probabilities[predicted]:.1%})")
+        if split == "test":
+            st.page_link("pages/why.py", label="Why this prediction?", icon=":material/psychology:", query_params={"id": image_id})
+        st.page_link("pages/review.py", label="Review its label", icon=":material/rate_review:", query_params={"split": split, "id": image_id})
     with chart_column:
-        st.plotly_chart(charts.probability_bars(probabilities[image_id], true_label=int(labels[image_id])), key="dialog_probabilities")
+        st.plotly_chart(charts.probability_bars(probabilities, true_label=label), key="dialog_probabilities")
 
 
-def digit_gallery(rows: pd.DataFrame, key: str, captions: list[str] | None = None) -> None:
-    """Test images (rows of the predictions table) as thumbnails, eight a row; each id button opens its probabilities."""
+def digit_gallery(rows: pd.DataFrame, key: str, captions: list[str] | None = None, split: str = "test") -> None:
+    """Images (rows indexed by id, of the predictions table by default) as thumbnails, eight a row; each id button
+    opens its probabilities."""
     if rows.empty:
         st.caption("No images here.")
         return
-    images, _ = get_test_data()
+    images, _ = get_split(split)
     if captions is None:
         st.caption("Under each image: its label → the prediction · the prediction's probability. Click the id for all ten.")
         captions = [f"{row.label} → {row.predicted} · {row.confidence:.0%}" for row in rows.itertuples()]
@@ -221,7 +310,7 @@ def digit_gallery(rows: pd.DataFrame, key: str, captions: list[str] | None = Non
             with column:
                 show_digit(images[image_id])
                 if st.button(f"#{image_id}", key=f"{key}_{image_id}", help="Open its probabilities", width="stretch"):
-                    open_test_image(int(image_id))
+                    open_image(int(image_id), split)
                 st.caption(caption)
 
 

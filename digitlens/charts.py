@@ -42,9 +42,11 @@ def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, height: i
 
     A drag does not zoom (the toolbar still does), unless the chart chose a drag of its own (the embedding's
     lasso): on a phone, a finger swiping over a chart then scrolls the page instead of zooming into the chart.
+    The toolbar stands upright at the right edge, where it cannot cover the title as it did on a phone.
     """
     figure.update_layout(
         dragmode=figure.layout.dragmode or False,
+        modebar={"orientation": "v"},
         title={"text": title, "font": {"size": TITLE_SIZE}},
         font={"size": FONT_SIZE},
         height=height,

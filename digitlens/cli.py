@@ -81,6 +81,14 @@ def export_csv(args) -> int:
     return 0
 
 
+def export_reviews(args) -> int:
+    from digitlens.store import EXPORT_COLUMNS, Store
+
+    count = Store(args.database).export_csv(args.path)
+    print(f"wrote {count} verdicts to {args.path} (columns: {', '.join(EXPORT_COLUMNS)})")
+    return 0
+
+
 def serve(args) -> int:
     from digitlens import serving
 
@@ -139,6 +147,11 @@ def parser() -> argparse.ArgumentParser:
     command = commands.add_parser("export-csv", help="write the test set in the tutorial's CSV format")
     command.add_argument("path", metavar="PATH")
     command.set_defaults(run=export_csv)
+
+    command = commands.add_parser("export-reviews", help="write every label verdict from the review store as CSV")
+    command.add_argument("path", metavar="PATH")
+    command.add_argument("--database", help="database URL (default: DIGITLENS_DATABASE_URL, else the SQLite file digitlens.db)")
+    command.set_defaults(run=export_reviews)
 
     command = commands.add_parser("serve", help="run the HTTP prediction API (docs at /docs)")
     command.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 for every interface)")

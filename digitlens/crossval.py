@@ -2,7 +2,8 @@
 
 K-fold cross-validation on the training set: each fold's model never saw the images it scores, so a confident
 disagreement with a label is evidence against the label, not a memory of it (confident learning, Northcutt et al.
-2021). The test set is scored by every fold model; the analysis averages them with the shipped model.
+2021). Two families of models give evidence: our CNN (augmented, strong) and the tutorial's MLP (plain, weaker,
+built differently), each K times. The test set is scored by every fold model of a family, averaged.
 
 Each fold is written to CHECKPOINT_DIR as soon as it ends, so an interrupted run resumes where it stopped. The
 result, CROSSVAL_PATH (float16, ~1 MB), ships in the repo with a fingerprint of the data and settings that made it.
@@ -12,6 +13,7 @@ import hashlib
 import json
 import math
 import time
+import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,16 +23,16 @@ from digitlens import DATA_DIR, MODEL_DIR, NUM_CLASSES, data
 from digitlens.analysis import CACHE_DIR, file_fingerprint
 
 FOLDS = 5
-EPOCHS = 10
+EPOCHS = {"cnn": 10, "mlp": 20}  # the MLP's are the tutorial's
 SEED = 20211104  # confident learning's MNIST paper, JAIR 2021
 CROSSVAL_PATH = MODEL_DIR / "crossval.npz"
 CHECKPOINT_DIR = CACHE_DIR / "crossval"
 DATA_FILES = [DATA_DIR / name for images, labels, _ in data.FILES.values() for name in (images, labels)]
 
 
-def fingerprint(epochs: int, folds: int, share: float) -> str:
+def fingerprint(epochs: dict, folds: int, share: float) -> str:
     """Short hash of the MNIST files and the settings: a stored result made from anything else is not reused."""
-    settings = json.dumps({"folds": folds, "epochs": epochs, "seed": SEED, "share": share}).encode()
+    settings = json.dumps({"folds": folds, "epochs": epochs, "seed": SEED, "share": share}, sort_keys=True).encode()
     return file_fingerprint(*DATA_FILES) + "-" + hashlib.sha256(settings).hexdigest()[:8]
 
 
@@ -39,64 +41,72 @@ def fold_of(count: int, folds: int) -> np.ndarray:
     return np.random.default_rng(SEED).permutation(count) % folds
 
 
-def train_fold(images, labels, epochs: int):
-    """The shipped network's classifier branch, trained on digits alone with the shipped augmentation."""
+def train_fold(arch: str, images, labels, epochs: int):
+    """One fold's model: the shipped CNN's classifier, trained on digits with the shipped augmentation, or the
+    tutorial's MLP trained as the tutorial did (RMSprop, no augmentation)."""
     import keras
     import tensorflow as tf
 
-    from digitlens.model import build
+    from digitlens.model import build, build_mlp
     from digitlens.train import BATCH_SIZE, PEAK_LEARNING_RATE, augment, precise_batch_norm
 
+    onehot = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
+    batches = tf.data.Dataset.from_tensor_slices((images.astype(np.float32), onehot)).shuffle(len(images), seed=SEED).batch(BATCH_SIZE)
+    if arch == "mlp":
+        model = build_mlp()
+        model.compile(optimizer=keras.optimizers.RMSprop(), loss="categorical_crossentropy", metrics=["accuracy"])
+        model.fit(batches.prefetch(tf.data.AUTOTUNE), epochs=epochs, verbose=2)
+        return model
     full = build()
     model = keras.Model(full.inputs, full.outputs[0])
-    onehot = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
-    batches = (
-        tf.data.Dataset.from_tensor_slices((images.astype(np.float32), onehot))
-        .shuffle(len(images), seed=SEED)
-        .batch(BATCH_SIZE)
-        .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
     steps = epochs * math.ceil(len(images) / BATCH_SIZE)
     schedule = keras.optimizers.schedules.CosineDecay(0.0, steps, warmup_target=PEAK_LEARNING_RATE, warmup_steps=steps // 20)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="categorical_crossentropy", metrics=["accuracy"])
-    model.fit(batches, epochs=epochs, verbose=2)
+    model.fit(batches.map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE), epochs=epochs, verbose=2)
     precise_batch_norm(model, np.random.default_rng(SEED).choice(images, min(10_000, len(images)), replace=False))
     return model
 
 
-def crossval(folds: int = FOLDS, epochs: int = EPOCHS, share: float = 1.0, out: Path = CROSSVAL_PATH) -> dict:
-    """Run (or resume) the folds, then write out (.npz) and its card (.json); returns the card."""
+def crossval(folds: int = FOLDS, epochs: dict | None = None, share: float = 1.0, out: Path = CROSSVAL_PATH) -> dict:
+    """Run (or resume) every family's folds, then write out (.npz: train_<arch>, test_<arch>) and its card (.json)."""
     import keras
 
+    epochs = {**EPOCHS, **(epochs or {})}
     key = fingerprint(epochs, folds, share)
     x_train, y_train = data.load("train")
-    x_test, _ = data.load("test")
+    x_test, y_test = data.load("test")
     if share < 1:  # a smoke run: the first images of each split
-        x_train, y_train, x_test = x_train[: int(len(x_train) * share)], y_train[: int(len(y_train) * share)], x_test[: int(len(x_test) * share)]
+        x_train, y_train = x_train[: int(len(x_train) * share)], y_train[: int(len(y_train) * share)]
+        x_test, y_test = x_test[: int(len(x_test) * share)], y_test[: int(len(y_test) * share)]
     fold = fold_of(len(x_train), folds)
-    train_probabilities = np.zeros((len(x_train), NUM_CLASSES), np.float32)
-    test_probabilities = []
-    started = time.perf_counter()
-    for k in range(folds):
-        checkpoint = CHECKPOINT_DIR / f"{key}-fold{k}.npz"
-        if not checkpoint.exists():
-            keras.utils.set_random_seed(SEED + k)
-            model = train_fold(x_train[fold != k], y_train[fold != k], epochs)
-            held_out = model.predict(x_train[fold == k].astype(np.float32), batch_size=1000, verbose=0)
-            test = model.predict(x_test.astype(np.float32), batch_size=1000, verbose=0)
-            checkpoint.parent.mkdir(parents=True, exist_ok=True)
-            partial = checkpoint.with_name(checkpoint.name + ".partial")
-            with open(partial, "wb") as file:
-                np.savez(file, held_out=held_out, test=test)
-            partial.replace(checkpoint)
-        with np.load(checkpoint) as stored:
-            train_probabilities[fold == k] = stored["held_out"]
-            test_probabilities.append(stored["test"])
-        accuracy = (train_probabilities[fold == k].argmax(axis=1) == y_train[fold == k]).mean()
-        print(f"fold {k + 1}/{folds}: held-out accuracy {accuracy:.2%}", flush=True)
+    arrays, accuracies, started = {}, {}, time.perf_counter()
+    for arch in EPOCHS:
+        train_probabilities = np.zeros((len(x_train), NUM_CLASSES), np.float32)
+        test_probabilities = []
+        for k in range(folds):
+            checkpoint = CHECKPOINT_DIR / f"{key}-{arch}-fold{k}.npz"
+            if not checkpoint.exists():
+                keras.utils.set_random_seed(SEED + k)
+                model = train_fold(arch, x_train[fold != k], y_train[fold != k], epochs[arch])
+                held_out = model.predict(x_train[fold == k].astype(np.float32), batch_size=1000, verbose=0)
+                test = model.predict(x_test.astype(np.float32), batch_size=1000, verbose=0)
+                checkpoint.parent.mkdir(parents=True, exist_ok=True)
+                partial = checkpoint.with_name(checkpoint.name + ".partial")
+                with open(partial, "wb") as file:
+                    np.savez(file, held_out=held_out, test=test)
+                partial.replace(checkpoint)
+            with np.load(checkpoint) as stored:
+                train_probabilities[fold == k] = stored["held_out"]
+                test_probabilities.append(stored["test"])
+            accuracy = (train_probabilities[fold == k].argmax(axis=1) == y_train[fold == k]).mean()
+            print(f"{arch} fold {k + 1}/{folds}: held-out accuracy {accuracy:.2%}", flush=True)
+        test_mean = np.mean(test_probabilities, axis=0)
+        arrays |= {f"train_{arch}": train_probabilities.astype(np.float16), f"test_{arch}": test_mean.astype(np.float16)}
+        accuracies[arch] = {
+            "out_of_fold_train_accuracy": float((train_probabilities.argmax(axis=1) == y_train).mean()),
+            "fold_ensemble_test_accuracy": float((test_mean.argmax(axis=1) == y_test).mean()),
+        }
 
-    test_mean = np.mean(test_probabilities, axis=0)
     card = {
         "fingerprint": key,
         "data": [path.name for path in DATA_FILES],
@@ -104,14 +114,33 @@ def crossval(folds: int = FOLDS, epochs: int = EPOCHS, share: float = 1.0, out: 
         "epochs": epochs,
         "seed": SEED,
         "share": share,
-        "out_of_fold_train_accuracy": float((train_probabilities.argmax(axis=1) == y_train).mean()),
-        "fold_ensemble_test_accuracy": float((test_mean.argmax(axis=1) == data.load("test")[1][: len(test_mean)]).mean()),
+        "accuracy": accuracies,
         "seconds_this_run": round(time.perf_counter() - started, 1),
         "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, train=train_probabilities.astype(np.float16), test=test_mean.astype(np.float16))
+    np.savez_compressed(out, **arrays)
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"wrote {out} and {out.with_suffix('.json').name}: " + json.dumps(card))
     return card
+
+
+def load(path: Path = CROSSVAL_PATH) -> dict[str, np.ndarray] | None:
+    """The shipped result as float32 arrays (train_cnn, test_cnn, train_mlp, test_mlp); None when it is missing,
+    broken, or was made from other MNIST files than data/ holds (its evidence is then about other images)."""
+    path = Path(path)
+    try:
+        card = json.loads(path.with_suffix(".json").read_text())
+        with np.load(path) as stored:
+            result = {f"{split}_{arch}": stored[f"{split}_{arch}"].astype(np.float32) for split in ("train", "test") for arch in EPOCHS}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return None
+    made_from_these_files = card.get("fingerprint", "").split("-")[0] == file_fingerprint(*DATA_FILES)
+    return result if made_from_these_files and card.get("share") == 1.0 else None
+
+
+def opinions(result: dict[str, np.ndarray], split: str, shipped_test: np.ndarray) -> list[np.ndarray]:
+    """Each model family's out-of-sample probabilities of a split's images; the test set also has the shipped model's."""
+    families = [result[f"{split}_{arch}"] for arch in EPOCHS]
+    return families + [shipped_test] if split == "test" else families

@@ -53,6 +53,26 @@ def build():
     return keras.Model(inputs, [probabilities, detector(pixels)], name="digitlens_cnn")
 
 
+def build_mlp():
+    """The tutorial's network, 784-512-512-10 with dropout: a weaker, differently built second opinion."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential(
+        [
+            keras.Input((IMAGE_SIDE, IMAGE_SIDE), name="pixels"),
+            layers.Rescaling(1 / MAX_PIXEL),
+            layers.Flatten(),
+            layers.Dense(512, activation="relu"),
+            layers.Dropout(0.2),
+            layers.Dense(512, activation="relu"),
+            layers.Dropout(0.2),
+            layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities"),
+        ],
+        name="tutorial_mlp",
+    )
+
+
 def detector(pixels):
     """The digit-score branch on the rescaled (28, 28, 1) pixels; no batch norm, so nothing to drift."""
     from keras import layers

@@ -1,32 +1,40 @@
-"""Test images ranked by how strongly the model disputes their given label."""
+"""Images whose label the models dispute, in both splits, most suspicious first; each can be opened and reviewed."""
 
 import streamlit as st
 
 import ui
-from digitlens import analysis
 
 st.title("Suspicious labels")
 st.caption(
-    "Test images ranked by how strongly the model disputes their given label, most suspicious first: each shows the "
-    "given label, the digit the model suggests instead and the margin, the given label's probability minus the "
-    "suggestion's (-100% = sure the label is wrong)."
+    "Images whose given label is disputed by models that never saw them, most suspicious first: under each, its "
+    "given label → the digit the models suggest · the probability they give the label."
 )
 
-probabilities, predictions = ui.get_test_predictions()
-ranking = analysis.suspicious_labels(predictions["label"], probabilities)
+split = ui.split_choice("suspicious_split")
+ranked = ui.get_label_ranking(split)
+if ranked is None:
+    st.warning(
+        "The cross-validated probabilities (model/crossval.npz) are missing or were made from other MNIST files. "
+        "Make them with `python -m digitlens crossval` (about 40 minutes on 2 cores)."
+    )
+    st.stop()
+_, ranking = ranked
+disputed = ranking[ranking["disputed"]]
 st.markdown(
-    f"The model predicts another digit than the label for **{ranking['disputed'].sum()}** of {len(ranking):,} test "
-    "images. The ranking is confident learning's normalised margin "
-    "([Northcutt et al. 2021](https://arxiv.org/abs/1911.00068)): a label the model calls wrong with 99% "
-    "certainty ranks above one it merely doubts. Open an image to see all ten probabilities."
+    f"Models that never trained on these images predict another digit than the label for **{len(disputed)}** of "
+    f"{len(ranking):,} {ui.SPLIT_NAMES[split].lower()} images; only those are shown. They are ranked by the "
+    "probability the models give the label, lowest first (confident learning's self-confidence, "
+    "[Northcutt et al. 2021](https://arxiv.org/abs/1911.00068)). The probabilities come from 5-fold cross-validation "
+    "on the training set; the test set is scored by the five fold models and the shipped model together. "
+    "Open an image to see all ten probabilities, or go through them on the **Review labels** page."
 )
-count = st.slider("Images to show", min_value=8, max_value=200, value=40, step=8)
-shown = ranking.head(count)
-st.caption("Under each image: its given label → the digit the model suggests · the margin.")
+count = st.slider("Images to show", min_value=1, max_value=max(len(disputed), 2), value=min(40, len(disputed)))
+shown = disputed.head(count)
 ui.digit_gallery(
-    predictions.loc[shown.index],
-    key="suspicious",
-    captions=[f"{row.label} → {row.suggested} · {row.margin:+.0%}" for row in shown.itertuples()],
+    shown,
+    key=f"suspicious_{split}",
+    captions=[f"{row.label} → {row.suggested} · {row.given_probability:.0%}" for row in shown.itertuples()],
+    split=split,
 )
 with st.expander("The ranking as a table"):
-    st.dataframe(ui.percent_table(shown, ["given_probability", "suggested_probability", "margin"]))
+    st.dataframe(ui.percent_table(shown.drop(columns="disputed"), ["given_probability", "suggested_probability", "margin"]))

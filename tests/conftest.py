@@ -1,9 +1,17 @@
 """Fixtures shared by the whole suite: the real test set and the committed model, loaded once."""
 
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from digitlens import data
 from digitlens.model import Predictor
+
+# The dashboard's pages and servers started by tests keep their reviews in a scratch database, never in the
+# developer's digitlens.db.
+os.environ["DIGITLENS_DATABASE_URL"] = f"sqlite:///{Path(tempfile.mkdtemp(prefix='digitlens-tests-')) / 'digitlens.db'}"
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +28,7 @@ def predictor():
 @pytest.fixture(scope="session")
 def postgres_url():
     """A real PostgreSQL server for the session (tests/databases.py)."""
-    from tests.databases import running_postgres
+    from databases import running_postgres
 
     with running_postgres() as url:
         yield url

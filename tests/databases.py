@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port
+from servers import free_port
 
 REQUIRE_ENV = "DIGITLENS_REQUIRE_POSTGRES"  # set by .ci/run: a missing PostgreSQL fails the run instead of skipping
 

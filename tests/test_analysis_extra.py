@@ -92,9 +92,20 @@ def test_suspicious_labels_rank_a_deliberately_flipped_label_first():
     ranking = analysis.suspicious_labels(labels, probabilities)
     assert ranking.index[:3].tolist() == [flipped, 58, 57]
     assert ranking.loc[flipped, ["label", "suggested"]].tolist() == [6, 4]
+    assert ranking.loc[flipped, "given_probability"] == pytest.approx(0.001, abs=0.01)
     assert ranking.loc[flipped, "margin"] == pytest.approx(-0.98, abs=0.02)
-    assert ranking["disputed"].sum() == 2
-    assert len(ranking) == 200
+    assert ranking["disputed"].tolist().count(True) == 3 and len(ranking) == 200
+
+
+def test_suspicious_labels_doubt_a_label_only_as_far_as_the_most_believing_model():
+    labels = np.array([0, 1, 2])
+    sure_it_is_wrong = one_hot_probabilities([5, 5, 5], 0.99)
+    believes_the_second = sure_it_is_wrong.copy()
+    believes_the_second[1] = one_hot_probabilities([1], 0.8)[0]
+    ranking = analysis.suspicious_labels(labels, [sure_it_is_wrong, believes_the_second])
+    assert ranking.index[-1] == 1 and ranking.loc[1, "given_probability"] == pytest.approx(0.8)
+    assert ranking["disputed"].tolist() == [True, True, False]
+    assert (ranking["suggested"] == 5).all()  # the mean of the two still points at 5
 
 
 def test_suspicious_labels_dispute_nothing_when_the_model_agrees_with_every_label():

@@ -26,6 +26,7 @@ def test_every_chart_has_a_title_and_axis_labels():
         assert all(titles(figure)), titles(figure)
         assert figure.layout.font.size >= 12
         assert figure.layout.dragmode is False  # a swipe over a chart on a phone scrolls the page, not zooms
+        assert figure.layout.modebar.orientation == "v"  # the toolbar keeps off the title
 
 
 def test_probability_bars_name_the_colours_of_the_prediction_and_a_different_true_label():

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -107,3 +108,32 @@ def test_train_writes_a_working_model_and_metrics_card(tmp_path):
     assert abs(metrics["test_accuracy"] - metrics["keras_test_accuracy"]) < 0.01  # the fast twin is the same model
     evaluated = run("evaluate", "--model", str(tmp_path / "mnist_cnn.keras"))
     assert f"{metrics['test_accuracy']:.2%}" in evaluated.stdout
+
+
+def test_crossval_writes_out_of_sample_probabilities_and_resumes(tmp_path):
+    """Two folds of one epoch on 5 % of the images: every training image gets probabilities from the fold that left it out."""
+    out = tmp_path / "crossval.npz"
+    environment = {**os.environ, "DIGITLENS_CACHE_DIR": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "digitlens", "crossval", "--folds", "2", "--epochs", "1", "--share", "0.05", "--out", str(out)]
+    first = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=environment, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    card = json.loads(out.with_suffix(".json").read_text())
+    with np.load(out) as result:
+        assert result["train"].shape == (3000, 10) and result["test"].shape == (500, 10) and result["train"].dtype == np.float16
+        assert np.allclose(result["train"].astype(float).sum(axis=1), 1, atol=0.01)
+    assert card["folds"] == 2 and card["share"] == 0.05 and card["out_of_fold_train_accuracy"] > 0.5
+    resumed = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=environment, timeout=600)
+    assert "Epoch" not in resumed.stdout and resumed.stdout.count("held-out accuracy") == 2  # both folds read back, none trained
+
+
+def test_export_reviews_writes_the_stores_verdicts(tmp_path):
+    from digitlens.store import Store
+
+    url = f"sqlite:///{tmp_path / 'reviews.db'}"
+    Store(url).save_review("test", 947, 8, "label_wrong", 9, reviewer="ann")
+    result = run("export-reviews", str(tmp_path / "reviews.csv"), "--database", url)
+    assert result.returncode == 0, result.stderr
+    assert "wrote 1 verdicts" in result.stdout
+    lines = (tmp_path / "reviews.csv").read_text().splitlines()
+    assert lines[0] == "split,id,given_label,verdict,corrected_label,tags,note,reviewer,time"
+    assert lines[1].startswith("test,947,8,label_wrong,9,,,ann,")

@@ -247,3 +247,17 @@ def test_error_analysis_keeps_the_sample_size_within_a_smaller_class():
     app.segmented_control(key="analysis_digit").set_value(8).run()
     assert app.number_input(key="analysis_samples").value == 500  # kept, not reset to 300
     assert app.table[0].value["Images"].sum() == app.number_input(key="analysis_samples").value
+
+
+def test_the_guided_demo_starts_on_the_draw_page_with_one_sentence():
+    """Its walk through the pages is driven in a real browser (e2e/test_review.py): AppTest runs the router only once."""
+    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT).run()
+    assert all("Demo, step" not in md.value for md in app.markdown)  # no demo yet
+    assert [button.label for button in app.sidebar.button] == ["Guided demo"]
+    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
+    app.session_state["demo_step"] = 0  # what the sidebar button sets before it opens the Draw page
+    app.run()
+    banner = next(md.value for md in app.markdown if "Demo, step" in md.value)
+    assert banner.startswith("**Demo, step 1 of 3.** Draw any digit") and banner.split("** ")[1].count(". ") == 0
+    assert [button.label for button in app.button][:3] == ["Back", "Next", "End the demo"]
+    assert app.title[0].value == "Draw a digit"
