@@ -226,6 +226,29 @@ def get_embedding_projection() -> tuple[np.ndarray, np.ndarray]:
     return analysis.cached_test_projection(get_predictor(), images)
 
 
+@st.cache_resource(show_spinner="Embedding all 70,000 MNIST images (once per model, about a minute)...")
+def get_neighbour_index():
+    """Nearest-neighbour search over the shipped model's embeddings of every training and test image."""
+    from digitlens import analysis  # see get_test_predictions
+
+    parts = []
+    for split in SPLIT_NAMES:
+        images, labels = get_split(split)
+        parts.append((analysis.cached_embeddings(get_predictor(), images, split), np.full(len(labels), split), np.arange(len(labels)), labels))
+    return analysis.NeighbourIndex(*(np.concatenate(column) for column in zip(*parts)))
+
+
+def show_neighbours(split: str, image_id: int, count: int = GALLERY_COLUMNS) -> None:
+    """The images the model finds most alike (nearest in its embedding), with their split, label and distance."""
+    index = get_neighbour_index()
+    query = index.embeddings[(index.splits == split) & (index.ids == image_id)][0]
+    nearest = index.nearest(query, count, exclude=(split, image_id))
+    for column, row in zip(st.columns(len(nearest)), nearest.itertuples()):
+        with column:
+            show_digit(get_split(row.split)[0][row.id])
+            st.caption(f"{SPLIT_NAMES[row.split].lower()} #{row.id} · label {row.label} · distance {row.distance:.1f}")
+
+
 def percent_table(table: pd.DataFrame, columns: list[str]):
     """The table with headings for people ("share_of_true" as "Share of true label") and the share columns
     printed as percentages; the values stay numbers, so sorting still works."""

@@ -49,7 +49,7 @@ def fill_cache() -> None:
     images, _ = data.load("test")
     predictor = Predictor.load()
     analysis.cached_test_probabilities(predictor, images)
-    analysis.cached_test_embeddings(predictor, images)
+    analysis.cached_embeddings(predictor, images)
 
 
 def open_seconds(page, link: str, expected: tuple) -> float:

@@ -233,18 +233,41 @@ def cached_test_probabilities(predictor, images, cache_dir=CACHE_DIR) -> np.ndar
     return cached_arrays("test-probabilities", key, compute, cache_dir)["probabilities"]
 
 
-def cached_test_embeddings(predictor, images, cache_dir=CACHE_DIR) -> np.ndarray:
-    """Float32 (N, 128) embeddings of the test images, cached on disk per model file (a miss loads TensorFlow)."""
+def cached_embeddings(predictor, images, split: str = "test", cache_dir=CACHE_DIR) -> np.ndarray:
+    """Float32 (N, 128) embeddings of a split's images, cached on disk per model file (a miss loads TensorFlow)."""
     key = file_fingerprint(predictor.keras_path)
     compute = lambda: {"embeddings": penultimate_embeddings(predictor.keras_model, images)}  # noqa: E731
-    return cached_arrays("test-embeddings", key, compute, cache_dir)["embeddings"]
+    return cached_arrays(f"{split}-embeddings", key, compute, cache_dir)["embeddings"]
+
+
+class NeighbourIndex:
+    """Exact nearest neighbours among embeddings (Euclidean), all of MNIST at once: 70,000 x 128 is one matrix
+    product per query, a few milliseconds with NumPy, so no approximate index is needed."""
+
+    def __init__(self, embeddings: np.ndarray, splits: np.ndarray, ids: np.ndarray, labels: np.ndarray):
+        self.embeddings = np.ascontiguousarray(embeddings, np.float32)
+        self.squared_norms = np.einsum("ij,ij->i", self.embeddings, self.embeddings)
+        self.splits, self.ids, self.labels = splits, ids, labels
+
+    def nearest(self, query: np.ndarray, count: int, exclude: tuple[str, int] | None = None) -> pd.DataFrame:
+        """The count images nearest the query embedding (128,), nearest first: split, id, label, distance."""
+        query = np.asarray(query, np.float32).reshape(-1)
+        squared = self.squared_norms - 2 * (self.embeddings @ query) + query @ query
+        if exclude is not None:
+            squared[(self.splits == exclude[0]) & (self.ids == exclude[1])] = np.inf
+        closest = np.argpartition(squared, count)[:count]
+        closest = closest[np.argsort(squared[closest])]
+        return pd.DataFrame(
+            {"split": self.splits[closest], "id": self.ids[closest], "label": self.labels[closest],
+             "distance": np.sqrt(np.maximum(squared[closest], 0))}
+        )
 
 
 def cached_test_projection(predictor, images, cache_dir=CACHE_DIR) -> tuple[np.ndarray, np.ndarray]:
     """The embeddings' 2-D PCA (coordinates, variance shares), cached too: the map then opens without the 5 MB read."""
 
     def compute():
-        coordinates, explained = projection_2d(cached_test_embeddings(predictor, images, cache_dir))
+        coordinates, explained = projection_2d(cached_embeddings(predictor, images, "test", cache_dir))
         return {"coordinates": coordinates.astype(np.float32), "explained": explained}
 
     projection = cached_arrays("test-projection", file_fingerprint(predictor.keras_path), compute, cache_dir)

@@ -62,3 +62,7 @@ with detail_column:
     st.markdown(f"True label **{row.label}**, predicted **{row.predicted}** ({row.confidence:.1%}): **{outcome}**")
     st.plotly_chart(charts.digit_image(images[image_id], f"Test image #{image_id}"))
     st.plotly_chart(charts.probability_bars(probabilities[image_id], true_label=row.label))
+
+if st.toggle("Show the images the model finds most alike", key="explore_neighbours", help="Nearest in the model's embedding, among all 70,000 MNIST images"):
+    st.caption(f"The training and test images nearest test image #{image_id} in the model's embedding, nearest first.")
+    ui.show_neighbours("test", int(image_id))

@@ -216,3 +216,18 @@ def test_test_set_projection_is_computed_from_the_cached_embeddings_and_cached_i
     assert coordinates[:, 0] == pytest.approx(np.arange(6) - 2.5)
     assert explained[0] == pytest.approx(1)
     assert (tmp_path / f"test-projection-{key}.npz").exists()
+
+
+def test_neighbour_index_finds_the_nearest_like_brute_force_and_can_leave_the_query_out():
+    rng = np.random.default_rng(0)
+    embeddings = rng.normal(size=(500, 16)).astype(np.float32)
+    splits, ids = np.array(["train"] * 400 + ["test"] * 100), np.r_[np.arange(400), np.arange(100)]
+    index = analysis.NeighbourIndex(embeddings, splits, ids, rng.integers(0, 10, 500))
+    query = embeddings[420]
+    found = index.nearest(query, 5)
+    brute = np.argsort(np.linalg.norm(embeddings - query, axis=1))[:5]
+    assert found["id"].tolist() == ids[brute].tolist() and found["split"].tolist() == splits[brute].tolist()
+    assert found["distance"].iloc[0] == pytest.approx(0, abs=1e-3) and found["distance"].is_monotonic_increasing
+    without = index.nearest(query, 5, exclude=("test", 20))
+    assert ("test", 20) not in set(zip(without["split"], without["id"]))
+    assert without["id"].tolist()[:4] == ids[brute[1:5]].tolist()

@@ -160,6 +160,21 @@ def test_explore_page_opens_a_clicked_thumbnail_and_any_id(test_set):
     assert not app.exception
 
 
+def test_explore_page_shows_the_images_the_model_finds_most_alike(test_set, predictor):
+    images, labels = test_set
+    app = AppTest.from_file(str(ROOT / "pages/explore.py"), default_timeout=300).run()  # a cold cache embeds 70,000 images
+    app.number_input(key="explore_image_id").set_value(0).run()
+    shown = len(app.get("image"))
+    app.toggle(key="explore_neighbours").set_value(True).run()
+    assert not app.exception
+    captions = [caption.value for caption in app.caption if " · distance " in caption.value]
+    assert len(captions) == 8 and "test #0 " not in captions  # never the image itself
+    distances = [float(caption.rsplit(" ", 1)[1]) for caption in captions]
+    assert distances == sorted(distances)
+    assert sum(f"label {labels[0]}" in caption for caption in captions) >= 6  # a clear 7 sits among 7s
+    assert len(app.get("image")) == shown + 8
+
+
 def test_error_analysis_defaults_to_300_images_of_digit_2():
     app = run_page("pages/error_analysis.py")
     assert app.segmented_control(key="analysis_digit").value == 2
