@@ -64,12 +64,18 @@ def get_test_data() -> tuple[np.ndarray, np.ndarray]:
     return get_split("test")
 
 
-@st.cache_resource(show_spinner="Opening the review database...")
 def get_store():
-    """The one review store of the process (a SQLite file, or DIGITLENS_DATABASE_URL's PostgreSQL)."""
-    from digitlens.store import Store  # here: SQLAlchemy stays unloaded until a page needs the database
+    """The review store (a SQLite file, or DIGITLENS_DATABASE_URL's PostgreSQL), opened once per process and URL."""
+    from digitlens.store import database_url  # here: SQLAlchemy stays unloaded until a page needs the database
 
-    return Store()
+    return open_store(database_url())
+
+
+@st.cache_resource(show_spinner="Opening the review database...")
+def open_store(url: str):
+    from digitlens.store import Store
+
+    return Store(url)
 
 
 @st.cache_data
@@ -271,7 +277,7 @@ def get_label_ranking(split: str) -> tuple[np.ndarray, pd.DataFrame] | None:
     if result is None:
         return None
     _, labels = get_split(split)
-    opinions = crossval.opinions(result, split, get_test_predictions()[0])
+    opinions = crossval.opinions(result, split)
     return np.mean(opinions, axis=0), analysis.suspicious_labels(labels, opinions)
 
 

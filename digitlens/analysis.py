@@ -123,11 +123,10 @@ def suspicious_labels(labels, opinions) -> pd.DataFrame:
     """Every image ranked by how strongly the models dispute its given label, most suspicious first.
 
     opinions: one (N, 10) array of out-of-sample probabilities per model (family). An image's score, given_probability,
-    is the highest probability any model gives its label: a label is only as suspicious as the model most inclined
-    to believe it allows. Averaging instead let one confident model hide the others' doubt, or one weak model's doubt
-    drown real ones; on the 10 published MNIST test-label errors (labelerrors.com) the highest puts more in the top 50.
-    suggested is the other digit the models give most on average; disputed marks images whose label every model
-    gives less than half (confident learning's self-confidence, Northcutt et al. 2021, with a model committee).
+    is the highest probability any model gives its label (confident learning's self-confidence, Northcutt et al.
+    2021, asked of a committee): a label is only as suspicious as the model most inclined to believe it allows, so
+    one weak model's doubt does not rank an image high. suggested is the other digit the models give most on
+    average; disputed marks images whose label every model gives less than even odds.
     """
     labels = np.asarray(labels, int)
     stacked = np.stack([np.asarray(opinion, float) for opinion in ([opinions] if np.ndim(opinions) == 2 else opinions)])

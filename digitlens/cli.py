@@ -123,7 +123,7 @@ def parser() -> argparse.ArgumentParser:
         help="out-of-sample probabilities of all 70,000 images for finding label errors (~1 h on 2 cores; resumes)",
     )
     command.add_argument("--folds", type=int, default=5, help="folds of the training set (default: 5)")
-    command.add_argument("--epochs", type=int, default=10, help="passes over each fold's training images (default: 10)")
+    command.add_argument("--epochs", type=int, help="passes over each fold's training images, for every model (default: EPOCHS in digitlens/crossval.py)")
     command.add_argument("--share", type=float, default=1.0, help="use this share of the images, for a quick trial (default: 1)")
     command.add_argument("--out", type=Path, default=MODEL_DIR / "crossval.npz", help="result file (default: model/crossval.npz)")
     command.set_defaults(run=crossval)

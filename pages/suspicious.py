@@ -21,12 +21,13 @@ if ranked is None:
 _, ranking = ranked
 disputed = ranking[ranking["disputed"]]
 st.markdown(
-    f"Models that never trained on these images predict another digit than the label for **{len(disputed)}** of "
-    f"{len(ranking):,} {ui.SPLIT_NAMES[split].lower()} images; only those are shown. They are ranked by the "
-    "probability the models give the label, lowest first (confident learning's self-confidence, "
-    "[Northcutt et al. 2021](https://arxiv.org/abs/1911.00068)). The probabilities come from 5-fold cross-validation "
-    "on the training set; the test set is scored by the five fold models and the shipped model together. "
-    "Open an image to see all ten probabilities, or go through them on the **Review labels** page."
+    f"Every model that never trained on them gives the label less than even odds for **{len(disputed)}** of "
+    f"{len(ranking):,} {ui.SPLIT_NAMES[split].lower()} images; only those are shown, the label the most believing "
+    "model gives the least probability first (confident learning's self-confidence, "
+    "[Northcutt et al. 2021](https://arxiv.org/abs/1911.00068), asked of a committee). The models: our CNN trained "
+    "as shipped, the same CNN trained without augmentation and the tutorial's MLP, each by 5-fold cross-validation "
+    "on the training set; the test set is also asked of the shipped model. Open an image for all ten "
+    "probabilities, or go through them on the **Review labels** page."
 )
 count = st.slider("Images to show", min_value=1, max_value=max(len(disputed), 2), value=min(40, len(disputed)))
 shown = disputed.head(count)

@@ -111,7 +111,8 @@ def test_train_writes_a_working_model_and_metrics_card(tmp_path):
 
 
 def test_crossval_writes_out_of_sample_probabilities_and_resumes(tmp_path):
-    """Two folds of one epoch on 5 % of the images: every training image gets probabilities from the fold that left it out."""
+    """Two folds of one epoch on 5 % of the images, for each model family: every training image gets probabilities
+    from the fold models that left it out."""
     out = tmp_path / "crossval.npz"
     environment = {**os.environ, "DIGITLENS_CACHE_DIR": str(tmp_path / "cache")}
     command = [sys.executable, "-m", "digitlens", "crossval", "--folds", "2", "--epochs", "1", "--share", "0.05", "--out", str(out)]
@@ -119,11 +120,13 @@ def test_crossval_writes_out_of_sample_probabilities_and_resumes(tmp_path):
     assert first.returncode == 0, first.stderr[-2000:]
     card = json.loads(out.with_suffix(".json").read_text())
     with np.load(out) as result:
-        assert result["train"].shape == (3000, 10) and result["test"].shape == (500, 10) and result["train"].dtype == np.float16
-        assert np.allclose(result["train"].astype(float).sum(axis=1), 1, atol=0.01)
-    assert card["folds"] == 2 and card["share"] == 0.05 and card["out_of_fold_train_accuracy"] > 0.5
+        assert sorted(result.files) == sorted(f"{split}_{arch}" for split in ("train", "test") for arch in ("cnn", "plain_cnn", "mlp"))
+        assert result["train_mlp"].shape == (3000, 10) and result["test_cnn"].shape == (500, 10) and result["train_cnn"].dtype == np.float16
+        assert np.allclose(result["train_cnn"].astype(float).sum(axis=1), 1, atol=0.01)
+    assert card["folds"] == 2 and card["share"] == 0.05 and card["epochs"] == {"cnn": 1, "plain_cnn": 1, "mlp": 1}
+    assert card["accuracy"]["plain_cnn"]["out_of_fold_train_accuracy"] > 0.5
     resumed = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=environment, timeout=600)
-    assert "Epoch" not in resumed.stdout and resumed.stdout.count("held-out accuracy") == 2  # both folds read back, none trained
+    assert "Epoch" not in resumed.stdout and resumed.stdout.count("held-out accuracy") == 6  # all folds read back, none trained
 
 
 def test_export_reviews_writes_the_stores_verdicts(tmp_path):

@@ -87,17 +87,6 @@ def test_confidence_page_shows_histogram_reliability_and_two_galleries(predictio
     assert len(app.get("image")) == min(24, (~predictions["correct"]).sum()) + 24
 
 
-def test_suspicious_page_shows_the_ranking_as_a_gallery(predictor, test_set):
-    images, labels = test_set
-    ranking = analysis.suspicious_labels(labels, analysis.cached_test_probabilities(predictor, images))
-    app = open_page("pages/suspicious.py")
-    one_sentence_caption(app)
-    assert len(app.get("image")) == app.slider[0].value == 40
-    assert app.button[0].label == f"#{ranking.index[0]}"
-    first = ranking.iloc[0]
-    assert app.caption[2].value.startswith(f"{first['label']} → {first['suggested']} · -")
-
-
 def test_embedding_page_draws_all_test_images_in_webgl():
     app = open_page("pages/embedding.py")
     one_sentence_caption(app)

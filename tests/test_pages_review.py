@@ -24,16 +24,20 @@ def open_page(page: str, **query) -> AppTest:
     return app
 
 
+PUBLISHED_TEST_LABEL_ERRORS = [947, 1621, 1901, 2462, 2597, 3558, 5937, 6651, 6783, 9729]  # labelerrors.com, MTurk majority
+
+
 @pytest.fixture(scope="module")
-def rankings(predictor, test_set):
+def rankings():
     result = crossval.load()
     assert result is not None, "model/crossval.npz is missing or stale: run python -m digitlens crossval"
-    images, labels = test_set
-    shipped = analysis.cached_test_probabilities(predictor, images)
-    return {
-        split: analysis.suspicious_labels(data.load(split)[1], crossval.opinions(result, split, shipped))
-        for split in ("test", "train")
-    }
+    return {split: analysis.suspicious_labels(data.load(split)[1], crossval.opinions(result, split)) for split in ("test", "train")}
+
+
+def test_the_shipped_ranking_puts_8_of_the_10_published_test_label_errors_in_its_top_50(rankings):
+    top = set(rankings["test"].index[:50])
+    assert len(top & set(PUBLISHED_TEST_LABEL_ERRORS)) >= 8
+    assert rankings["test"]["disputed"].head(50).all()  # and the top 50 are all disputed: the page shows them
 
 
 @pytest.fixture
@@ -72,7 +76,19 @@ def test_review_page_saves_a_verdict_with_name_tags_and_note_and_moves_on(rankin
     assert (review.reviewer, review.tags, review.note) == ("ann", ("thin", "cut off"), "clearly a 9")
     assert shown_image(app).startswith(f"**#{second}**")  # the next disputed image
     assert app.text_input(key="review_tags").value == ""  # tags and note start empty for the next image
-    assert app.sidebar.metric[1].label == "On reviewed labels"
+
+
+def test_the_sidebar_gives_accuracy_on_the_reviewed_labels_beside_the_raw_one(predictor, test_set, store):
+    images, labels = test_set
+    predicted = predictor.predict(images)
+    wrong = np.flatnonzero(predicted != labels)
+    store.save_review("test", int(wrong[0]), int(labels[wrong[0]]), "label_wrong", int(predicted[wrong[0]]))
+    store.save_review("test", int(wrong[1]), int(labels[wrong[1]]), "not_a_digit")
+    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT).run()  # the router draws the sidebar
+    raw, reviewed = app.sidebar.metric
+    assert raw.value == f"{(predicted == labels).mean():.2%}"
+    assert reviewed.label == "On reviewed labels"
+    assert reviewed.value == f"{(len(labels) - len(wrong) + 1) / (len(labels) - 1):.2%}"  # one fixed, one left out
 
 
 def test_review_page_takes_another_digit_ambiguous_and_not_a_digit(rankings, store):

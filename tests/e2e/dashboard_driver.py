@@ -108,15 +108,16 @@ def save_screenshot(page, name: str) -> None:
     if not SCREENSHOTS_DIR:
         return
     page.wait_for_function("[...document.images].every(image => image.complete)", timeout=RENDER_TIMEOUT_MS)
-    height = VIEWPORT["height"]
+    screen = page.viewport_size  # a phone's stays a phone's
+    height = screen["height"]
     # Streamlit scrolls inside stMain; charts below the fold render once visible and may make the page longer
     while (needed := page.locator('[data-testid="stMain"]').evaluate("main => main.scrollHeight")) > height:
         height = needed
-        page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+        page.set_viewport_size({"width": screen["width"], "height": height})
         page.wait_for_timeout(SETTLE_MS)
     Path(SCREENSHOTS_DIR).mkdir(parents=True, exist_ok=True)
     page.screenshot(path=Path(SCREENSHOTS_DIR) / f"{name}.png")
-    page.set_viewport_size(VIEWPORT)
+    page.set_viewport_size(screen)
 
 
 def launch_chromium(playwright):

@@ -1,7 +1,9 @@
 """The dashboard on a phone: a 390x844 touch screen in Chromium, driven by touch, not the mouse."""
 
 import pytest
-from dashboard_driver import CANVAS, HINT, IDLE_APP, MARGIN, RENDER_TIMEOUT_MS, canvas_box, canvas_points, prediction
+from dashboard_driver import (
+    CANVAS, HINT, IDLE_APP, MARGIN, RENDER_TIMEOUT_MS, canvas_box, canvas_points, prediction, save_screenshot,
+)
 from playwright.sync_api import expect
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
@@ -47,6 +49,8 @@ def test_a_digit_drawn_by_touch_on_a_phone_is_read(dashboard_url, phone):
     side = box["width"] * (1 - 2 * MARGIN)
     touch_trace(phone, canvas_points(7, box["x"] + box["width"] * MARGIN, box["y"] + box["height"] * MARGIN, side))
     expect(prediction(phone)).to_have_text("7", timeout=RENDER_TIMEOUT_MS)
+    phone.locator(IDLE_APP).wait_for(timeout=RENDER_TIMEOUT_MS)
+    save_screenshot(phone, "phone_draw")
 
 
 def test_a_swipe_over_a_chart_on_a_phone_scrolls_the_page(dashboard_url, phone):
@@ -59,6 +63,7 @@ def test_a_swipe_over_a_chart_on_a_phone_scrolls_the_page(dashboard_url, phone):
     box = chart.bounding_box()
     swipe_up(phone, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, SWIPE_PX)
     assert main_scroll(phone) > before + SWIPE_PX / 2  # the page moved under the finger; the chart did not zoom instead
+    save_screenshot(phone, "phone_error_analysis")
 
 
 def swipe_up(page, x: float, y: float, distance: float) -> None:
