@@ -43,12 +43,16 @@ def save_other(split: str, image_id: int, given: int, queue: list[int]) -> None:
         save(split, image_id, given, queue, "label_wrong", st.session_state.review_other)
 
 
-split = ui.split_choice("review_split")
 st.session_state.setdefault("review_current", {})  # split -> the image open there
-wanted = st.query_params.get("id")  # "Review its label" in an image's dialog opens it here
-if wanted is not None and st.query_params.get("split") == split and "review_opened" not in st.session_state:
+asked_split, asked_id = st.query_params.get("split"), st.query_params.get("id")  # "Review its label" links here
+if asked_id is not None and "review_opened" not in st.session_state:
     st.session_state.review_opened = True
-    st.session_state.review_current[split] = int(wanted)
+    if asked_split in ui.SPLIT_NAMES and asked_id.isdigit() and int(asked_id) < len(ui.get_split(asked_split)[1]):
+        st.session_state.review_split = asked_split
+        st.session_state.review_current[asked_split] = int(asked_id)
+    else:
+        st.warning(f"There is no image {ui.literal(asked_id)} in a split named {ui.literal(str(asked_split))}; the disputed images follow.")
+split = ui.split_choice("review_split")
 
 ranked = ui.get_label_ranking(split)
 if ranked is None:
