@@ -68,7 +68,7 @@ settings[0].text_input("Your name", key="reviewer", placeholder="saved with each
 st.session_state.setdefault("review_hide_done", True)
 settings[1].toggle("Hide reviewed images", key="review_hide_done")
 queue = [int(i) for i in ranking.index[ranking["disputed"]] if not (st.session_state.review_hide_done and (split, i) in latest)]
-settings[2].markdown(f"**{len(latest)}** {ui.SPLIT_NAMES[split].lower()} images reviewed · **{len(queue)}** disputed ones to go")
+settings[2].markdown(f"{ui.SPLIT_NAMES[split]} images reviewed: **{len(latest)}** · disputed ones to go: **{len(queue)}**")
 image_id = st.session_state.review_current.get(split)
 if image_id is None and queue:
     image_id = queue[0]

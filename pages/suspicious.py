@@ -24,10 +24,10 @@ st.markdown(
     f"Every model that never trained on them gives the label less than even odds for **{len(disputed)}** of "
     f"{len(ranking):,} {ui.SPLIT_NAMES[split].lower()} images; only those are shown, the label the most believing "
     "model gives the least probability first (confident learning's self-confidence, "
-    "[Northcutt et al. 2021](https://arxiv.org/abs/1911.00068), asked of a committee). The models: our CNN trained "
-    "as shipped, the same CNN trained without augmentation and the tutorial's MLP, each by 5-fold cross-validation "
-    "on the training set; the test set is also asked of the shipped model. Open an image for all ten "
-    "probabilities, or go through them on the **Review labels** page."
+    "[Northcutt et al. 2021](https://arxiv.org/abs/1911.00068), asked of a committee). The committee: our CNN and "
+    "the tutorial's MLP, both trained without augmentation (which teaches a model to accept what makes a label "
+    "doubtful), each by 5-fold cross-validation on the training set. Open an image for all ten probabilities, or "
+    "go through them on the **Review labels** page."
 )
 count = st.slider("Images to show", min_value=1, max_value=max(len(disputed), 2), value=min(40, len(disputed)))
 shown = disputed.head(count)
