@@ -75,6 +75,20 @@ def test_strokes_begun_right_after_clearing_are_kept_and_why_stays_on(draw_page)
     expect(draw_page.locator(CHART)).to_have_count(3)  # the probabilities, what the model sees, and why
 
 
+def test_no_stroke_is_lost_in_20_clears_followed_by_drawing_within_half_a_second(draw_page):
+    """The issue's sweep: draw again 0 to 0.5 s after pressing the bin, 20 times, alternating a 4 (two strokes:
+    losing one reads 1 or 7) and a 7 (drawn over a 4 that was not cleared, it reads 4 or 9)."""
+    draw(draw_page, 4)
+    expect(prediction(draw_page)).to_have_text("4", timeout=PAGE_TIMEOUT_MS)
+    for attempt in range(20):
+        digit = 7 if attempt % 2 == 0 else 4
+        draw_page.locator(CANVAS).hover()
+        draw_page.get_by_role("button", name=CLEAR_BUTTON).click()
+        draw_page.wait_for_timeout(attempt * 500 / 19)
+        draw(draw_page, digit)
+        expect(prediction(draw_page)).to_have_text(str(digit), timeout=PAGE_TIMEOUT_MS)
+
+
 def metric_value(page, label: str):
     return page.locator('[data-testid="stMetric"]', has_text=label).locator('[data-testid="stMetricValue"]')
 
