@@ -223,6 +223,15 @@ def show_number(found: reading.Reading, key: str, hint: str) -> None:
 # --- Error-analysis pages: embeddings, galleries, saliency ---
 
 
+@st.cache_data(show_spinner="Making the UMAP map of the test images (once per model, about a minute)...")
+def get_embedding_umap() -> np.ndarray:
+    """2-D UMAP of the test images' embeddings, disk-cached per model."""
+    images, _ = get_test_data()
+    from digitlens import analysis  # see get_test_predictions
+
+    return analysis.cached_test_umap(get_predictor(), images)
+
+
 @st.cache_data(show_spinner="Embedding the 10,000 test images (once per model, 5-15 s)...")
 def get_embedding_projection() -> tuple[np.ndarray, np.ndarray]:
     """2-D PCA of the test images' penultimate-layer embeddings (disk-cached per model) and each axis's variance share."""

@@ -34,7 +34,7 @@ PAGES = {
     "Confusion matrix": (1, 0, "Click a cell of the matrix"),
     "Confidence": (2, 48, "Least confident right answers"),
     "Suspicious labels": (0, 40, "The ranking as a table"),
-    "Embedding map": (1, 0, "Select dots on the map"),
+    "Embedding map": (1, 0, "Click a dot to open its image"),
     "Why this prediction": (2, 0, "Test image #"),
 }
 RENDERED = """([charts, images, text]) =>

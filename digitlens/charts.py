@@ -40,8 +40,8 @@ SALIENCY_PERCENTILE = 99
 def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, height: int) -> go.Figure:
     """The look every chart shares: a readable title, labelled axes, a compact margin.
 
-    A drag does not zoom (the toolbar still does), unless the chart chose a drag of its own (the embedding's
-    lasso): on a phone, a finger swiping over a chart then scrolls the page instead of zooming into the chart.
+    A drag does not zoom (the toolbar still does), unless the chart chose a drag of its own: on a phone, a finger
+    swiping over a chart then scrolls the page instead of zooming into the chart.
     The toolbar stands upright at the right edge, where it cannot cover the title as it did on a phone.
     """
     figure.update_layout(
@@ -350,27 +350,33 @@ def reliability_diagram(table: pd.DataFrame, ece: float) -> go.Figure:
     return figure
 
 
-def embedding_map(coordinates, labels, predicted, explained, ids=None) -> go.Figure:
-    """Every test image placed by its embedding (WebGL), coloured by true label, mistakes crossed.
+def embedding_map(
+    coordinates, labels, predicted, axis_titles: tuple[str, str], method: str = "PCA", groups=None, group_title: str = "True label"
+) -> go.Figure:
+    """Every test image placed by its embedding (WebGL), one colour per group (by default its label; or its
+    prediction, right or wrong, a review verdict), mistakes crossed.
 
     Each point's customdata is its test id, one number, so a selection reports the ids directly.
     """
     coordinates = np.asarray(coordinates, np.float32)
     labels, predicted = np.asarray(labels), np.asarray(predicted)
-    ids = np.arange(len(labels)) if ids is None else np.asarray(ids)
+    groups = np.asarray(labels if groups is None else groups).astype(str)
+    wrong = labels != predicted
+    ids = np.arange(len(groups))
+    names = sorted(set(groups), key=lambda name: (not name.isdigit(), int(name) if name.isdigit() else name))
+    palette = DIGIT_COLOURS if all(name.isdigit() for name in names) else plotly.colors.qualitative.Set1
     traces = [
         go.Scattergl(
-            x=coordinates[labels == digit, 0],
-            y=coordinates[labels == digit, 1],
-            customdata=ids[labels == digit],
+            x=coordinates[groups == name, 0],
+            y=coordinates[groups == name, 1],
+            customdata=ids[groups == name],
             mode="markers",
-            name=str(digit),
-            marker={"color": DIGIT_COLOURS[digit], "size": 4, "opacity": 0.6},
-            hovertemplate=f"#%{{customdata}}: label {digit}<extra></extra>",
+            name=name,
+            marker={"color": palette[int(name) if name.isdigit() else index % len(palette)], "size": 4, "opacity": 0.6},
+            hovertemplate=f"#%{{customdata}}: {group_title.lower()} {name}<extra></extra>",
         )
-        for digit in DIGITS
+        for index, name in enumerate(names)
     ]
-    wrong = labels != predicted
     traces.append(
         go.Scattergl(
             x=coordinates[wrong, 0],
@@ -384,14 +390,10 @@ def embedding_map(coordinates, labels, predicted, explained, ids=None) -> go.Fig
         )
     )
     figure = go.Figure(traces)
-    figure.update_layout(legend={"title": {"text": "True label"}, "itemsizing": "constant"}, dragmode="lasso")
-    return _layout(
-        figure,
-        "Embedding map: test images placed by the model's penultimate layer (PCA)",
-        f"First principal component ({explained[0]:.0%} of variance)",
-        f"Second principal component ({explained[1]:.0%} of variance)",
-        620,
-    )
+    # No drag of its own: in lasso mode a click selected nothing, so one image could not be opened (and a swipe on a
+    # phone would draw a lasso); the toolbar offers the lasso and the box.
+    figure.update_layout(legend={"title": {"text": group_title}, "itemsizing": "constant"})
+    return _layout(figure, f"Embedding map: test images placed by the model's penultimate layer ({method})", *axis_titles, 620)
 
 
 def saliency_maps(image, attributions, titles) -> go.Figure:

@@ -63,14 +63,25 @@ def test_embedding_map_draws_one_webgl_trace_per_digit_plus_the_mistakes():
     labels = np.arange(10).repeat(5)
     predicted = labels.copy()
     predicted[[3, 17]] = [9, 2]
-    figure = charts.embedding_map(rng.normal(size=(50, 2)), labels, predicted, explained=[0.31, 0.12])
+    figure = charts.embedding_map(rng.normal(size=(50, 2)), labels, predicted, ("PC 1 (31%)", "PC 2 (12%)"))
     assert [trace.type for trace in figure.data] == ["scattergl"] * 11
     assert sorted(figure.data[-1].customdata) == [3, 17]
     assert list(figure.data[0].customdata) == [0, 1, 2, 3, 4]
     assert figure.data[-1].hovertext[0] == "label 0, predicted 9"
-    assert "31%" in figure.layout.xaxis.title.text and "12%" in figure.layout.yaxis.title.text
-    assert "Embedding map" in figure.layout.title.text
-    assert figure.layout.dragmode == "lasso"  # its own drag selects images; _layout leaves it
+    assert (figure.layout.xaxis.title.text, figure.layout.yaxis.title.text) == ("PC 1 (31%)", "PC 2 (12%)")
+    assert "Embedding map" in figure.layout.title.text and "(PCA)" in figure.layout.title.text
+    assert figure.layout.dragmode is False  # a click selects one dot (in lasso mode it did not); the toolbar has the lasso
+
+
+def test_embedding_map_colours_by_any_grouping_with_digits_in_order():
+    labels = np.array([1, 0, 2, 1])
+    groups = np.array(["right", "wrong", "right", "right"])
+    figure = charts.embedding_map(np.zeros((4, 2)), labels, labels, ("UMAP 1", "UMAP 2"), "UMAP", groups, "Prediction")
+    assert [trace.name for trace in figure.data] == ["right", "wrong", "mistakes (0)"]
+    assert list(figure.data[0].customdata) == [0, 2, 3]
+    assert figure.layout.legend.title.text == "Prediction" and "(UMAP)" in figure.layout.title.text
+    by_digit = charts.embedding_map(np.zeros((4, 2)), labels, labels, ("", ""), groups=np.array([3, 2, 1, 2]))
+    assert [trace.name for trace in by_digit.data][:3] == ["1", "2", "3"]
 
 
 def test_saliency_maps_one_panel_per_digit_on_a_shared_symmetric_scale():

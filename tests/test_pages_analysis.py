@@ -93,7 +93,16 @@ def test_embedding_page_draws_all_test_images_in_webgl():
     (embedding_map,) = figures(app)
     assert {trace["type"] for trace in embedding_map["data"]} == {"scattergl"}
     assert sum(len(decoded(trace["x"])) for trace in embedding_map["data"][:10]) == 10_000
-    assert app.info[0].value.startswith("Select dots")
+    assert app.info[0].value.startswith("Click a dot")
+    assert "(UMAP)" in embedding_map["layout"]["title"]["text"]  # UMAP first: the digits come apart
+    app.segmented_control(key="embedding_method").set_value("PCA").run()
+    app.segmented_control(key="embedding_colour").set_value("Right or wrong").run()
+    (embedding_map,) = figures(app)
+    assert "(PCA)" in embedding_map["layout"]["title"]["text"] and "of variance" in embedding_map["layout"]["xaxis"]["title"]["text"]
+    assert [trace["name"] for trace in embedding_map["data"]][:2] == ["right", "wrong"]
+    app.segmented_control(key="embedding_colour").set_value("Review verdict").run()
+    (embedding_map,) = figures(app)
+    assert embedding_map["data"][0]["name"] == "Not reviewed" and not app.exception
 
 
 def test_why_page_explains_a_test_image_and_follows_the_id(predictions):

@@ -1,7 +1,7 @@
 """The error-analysis pages in a real browser: click a confusion cell, open an image, lasso the embedding map."""
 
 import pytest
-from dashboard_driver import draw, open_draw_page, save_screenshot, wait_for_new_prediction
+from dashboard_driver import IDLE_APP, draw, open_draw_page, save_screenshot, wait_for_new_prediction
 from playwright.sync_api import expect
 
 from digitlens import analysis
@@ -91,6 +91,8 @@ def test_embedding_map_draws_every_image_and_a_lasso_shows_images(dashboard_url,
     expect(chart.locator("canvas").first).to_be_attached()
     assert chart.evaluate("plot => plot._fullData.slice(0, 10).reduce((n, trace) => n + trace._length, 0)") == 10_000
     x, y = screen_point(page, *chart.evaluate(MEAN_OF_TRACE, 1))  # the middle of the 1s
+    page.mouse.move(x, y)  # the toolbar shows while the pointer is over the chart
+    chart.locator('[data-title="Lasso Select"]').click()
     page.mouse.move(x - 15, y - 15)
     page.mouse.down()
     for dx, dy in [(15, -15), (15, 15), (-15, 15), (-15, -15)]:
@@ -99,6 +101,26 @@ def test_embedding_map_draws_every_image_and_a_lasso_shows_images(dashboard_url,
     expect(page.get_by_role("heading", name="selected images")).to_be_visible(timeout=RENDER_MS)
     page.get_by_test_id("stImage").first.wait_for(timeout=RENDER_MS)
     save_screenshot(page, "embedding")
+
+
+def test_clicking_one_dot_of_the_embedding_map_opens_its_image(dashboard_url, page):
+    open_page(page, dashboard_url, "embedding", "Embedding map")
+    chart = page.locator(CHART).first
+    expect(chart.locator("canvas").first).to_be_attached()
+    page.locator(IDLE_APP).wait_for(timeout=RENDER_MS)
+    page.wait_for_timeout(1000)  # Plotly draws the WebGL points after the page is idle
+    x, y = chart.evaluate("plot => { const t = plot._fullData[10]; return [t.x[0], t.y[0]]; }")
+    x, y = screen_point(page, x, y)
+    page.mouse.move(x, y)  # Plotly finds the dot under the pointer as it moves; the click then selects it
+    page.wait_for_timeout(300)
+    page.mouse.click(x, y)  # on a mistake's cross, or the dot under it
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("of the test set: labelled")).to_be_visible(timeout=RENDER_MS)
+    expect(dialog.locator(CHART)).to_have_count(1, timeout=RENDER_MS)
+    opened = dialog.get_by_text("of the test set: labelled").inner_text().split(" ")[0]
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("heading", name="1 selected image")).to_be_visible(timeout=RENDER_MS)
+    expect(page.get_by_role("button", name=opened)).to_be_visible()  # the same image, in the gallery below
 
 
 def test_draw_page_explains_a_drawn_digit_on_request(dashboard_url, page):
