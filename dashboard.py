@@ -5,6 +5,7 @@ import streamlit as st
 import ui
 
 st.set_page_config(page_title="digitlens", page_icon=":material/draw:", layout="wide")
+st.html(ui.PHONE_STYLE)
 
 page = st.navigation(
     [

@@ -33,6 +33,12 @@ DEMO_STEPS = [  # the guided demo for stakeholders: the page's title and file, t
     ("Explore", "pages/explore.py", "These are test images the model never trained on: it reads the green ones right and the red ones wrong; click one to see all ten probabilities."),
     ("Error analysis", "pages/error_analysis.py", "Pick a digit to compare the test images the model gets wrong with those it gets right, and how sure it was of each."),
 ]
+# On a phone the charts' toolbars stood over the charts (a touch screen has no hover to hide them) and long chart
+# titles ran off the screen: there the toolbar goes and titles shrink, to 13 px.
+PHONE_STYLE = """<style>@media (max-width: 640px) {
+    .js-plotly-plot .modebar-container { display: none !important; }
+    .js-plotly-plot .gtitle { font-size: 13px !important; }
+}</style>"""
 API_URL = os.environ.get("DIGITLENS_API_URL")  # when set, predictions come from that running API
 
 

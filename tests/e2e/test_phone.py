@@ -63,6 +63,11 @@ def test_a_swipe_over_a_chart_on_a_phone_scrolls_the_page(dashboard_url, phone):
     box = chart.bounding_box()
     swipe_up(phone, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, SWIPE_PX)
     assert main_scroll(phone) > before + SWIPE_PX / 2  # the page moved under the finger; the chart did not zoom instead
+    expect(phone.locator(".modebar-container").first).to_be_hidden()  # no toolbar over the charts on a phone
+    for title in phone.locator(".js-plotly-plot .gtitle").all():  # every title within the screen, at 13 px
+        box = title.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["viewport"]["width"], title.inner_text()
+        assert title.evaluate("node => getComputedStyle(node).fontSize") == "13px"
     save_screenshot(phone, "phone_error_analysis")
 
 
