@@ -259,11 +259,20 @@ def get_neighbour_index():
     return analysis.NeighbourIndex(*(np.concatenate(column) for column in zip(*parts)))
 
 
-def show_neighbours(split: str, image_id: int, count: int = GALLERY_COLUMNS) -> None:
-    """The images the model finds most alike (nearest in its embedding), with their split, label and distance."""
+def show_neighbours(image: np.ndarray, known_as: tuple[str, int] | None = None, count: int = GALLERY_COLUMNS) -> None:
+    """The MNIST images the model finds most alike (nearest in its embedding), with split, label and distance.
+
+    known_as names the image when it is an MNIST one: its stored embedding is used and it is not its own neighbour;
+    any other image (an upload, a drawing) is embedded by the model first.
+    """
+    from digitlens import analysis  # see get_test_predictions
+
     index = get_neighbour_index()
-    query = index.embeddings[(index.splits == split) & (index.ids == image_id)][0]
-    nearest = index.nearest(query, count, exclude=(split, image_id))
+    if known_as is None:
+        query = analysis.penultimate_embeddings(get_predictor().keras_model, image[None])[0]
+    else:
+        query = index.embeddings[(index.splits == known_as[0]) & (index.ids == known_as[1])][0]
+    nearest = index.nearest(query, count, exclude=known_as)
     for column, row in zip(st.columns(len(nearest)), nearest.itertuples()):
         with column:
             show_digit(get_split(row.split)[0][row.id])

@@ -4,7 +4,7 @@ Each page is opened as a user does: from the sidebar of the running app, timed f
 charts, images and last text have rendered and nothing on screen is stale.
 Cold: a fresh `streamlit run dashboard.py` whose disk cache is empty (DIGITLENS_CACHE_DIR points at a new folder),
 pages opened once each in order, so the first pays for the test-set probabilities and the embedding map for the
-embeddings (TensorFlow). Warm: a fresh dashboard over the filled cache/ folder, in-memory caches empty (1st
+embeddings (TensorFlow) and their UMAP map. Warm: a fresh dashboard over the filled cache/ folder, in-memory caches empty (1st
 open), then each page again (2nd open). The why page computes saliency on every open; its first open in a
 process also loads TensorFlow and the Keras model.
 Target on a 2-core CPU: every analysis page opens warm within 3 s.
@@ -34,6 +34,7 @@ PAGES = {
     "Confusion matrix": (1, 0, "Click a cell of the matrix"),
     "Confidence": (2, 48, "Least confident right answers"),
     "Suspicious labels": (0, 40, "The ranking as a table"),
+    "Review labels": (1, 1, "All verdicts, every split"),
     "Embedding map": (1, 0, "Click a dot to open its image"),
     "Why this prediction": (2, 0, "Test image #"),
 }
@@ -50,6 +51,7 @@ def fill_cache() -> None:
     predictor = Predictor.load()
     analysis.cached_test_probabilities(predictor, images)
     analysis.cached_embeddings(predictor, images)
+    analysis.cached_test_umap(predictor, images)
 
 
 def open_seconds(page, link: str, expected: tuple) -> float:

@@ -65,4 +65,4 @@ with detail_column:
 
 if st.toggle("Show the images the model finds most alike", key="explore_neighbours", help="Nearest in the model's embedding, among all 70,000 MNIST images"):
     st.caption(f"The training and test images nearest test image #{image_id} in the model's embedding, nearest first.")
-    ui.show_neighbours("test", int(image_id))
+    ui.show_neighbours(images[image_id], known_as=("test", int(image_id)))

@@ -42,3 +42,7 @@ maps_column, bars_column = st.columns([5, 2], gap="large")
 with maps_column:
     ui.show_why(image, probabilities, key="why")
 bars_column.plotly_chart(charts.probability_bars(probabilities, true_label), key="why_probabilities")
+
+if st.toggle("Show the MNIST images the model finds most alike", key="why_neighbours", help="Nearest in the model's embedding, among all 70,000 MNIST images"):
+    st.caption("What the model compares this image to: the training and test images nearest it in its embedding, nearest first.")
+    ui.show_neighbours(image, known_as=("test", int(image_id)) if source == "Test image" else None)

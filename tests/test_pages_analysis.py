@@ -128,6 +128,9 @@ def test_why_page_explains_an_uploaded_digit():
     assert not app.exception
     saliency, _ = figures(app)
     assert saliency["layout"]["annotations"][0]["text"].startswith("For 3 (predicted")
+    app.toggle(key="why_neighbours").set_value(True).run()  # what the model compares the upload to
+    captions = [caption.value for caption in app.caption if " · distance " in caption.value]
+    assert len(captions) == 8 and sum(" · label 3 · " in caption for caption in captions) >= 6
 
 
 
