@@ -18,15 +18,20 @@ page = st.navigation(
         st.Page("pages/review.py", title="Review labels", icon=":material/rate_review:"),
         st.Page("pages/embedding.py", title="Embedding map", icon=":material/scatter_plot:"),
         st.Page("pages/why.py", title="Why this prediction", icon=":material/psychology:"),
+        st.Page("pages/compare.py", title="Compare models", icon=":material/compare_arrows:"),
     ]
 )
 
 with st.sidebar, ui.errors_as_messages():
+    switch = not ui.API_URL and all(path.exists() for path in ui.MODELS.values())
+    if switch:
+        st.selectbox("Model", list(ui.MODELS), key="model", help="The model every page predicts with; Compare models puts them side by side")
     metrics = ui.get_metrics()
     if metrics is None:
         st.warning("No model metrics yet: train the model with `python -m digitlens train`.")
     else:
-        st.caption("Model")
+        if not switch:
+            st.caption("Model")
         st.markdown(f"**{metrics['model']}**")
         st.metric("Test accuracy", f"{metrics['test_accuracy']:.2%}", help="Share of the 10,000 MNIST test images predicted right")
         ui.show_reviewed_accuracy()

@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from digitlens import IMAGE_SIDE, NUM_CLASSES, charts, data, reading, saliency
+from digitlens import IMAGE_SIDE, MLP_PATH, MODEL_PATH, NUM_CLASSES, charts, data, reading, saliency
 from digitlens.client import RemotePredictor
 from digitlens.model import Predictor, metrics_card
 from digitlens.preprocess import ImageError, NoInkError, read_image
@@ -39,7 +39,8 @@ PHONE_STYLE = """<style>@media (max-width: 640px) {
     .js-plotly-plot .modebar-container { display: none !important; }
     .js-plotly-plot .gtitle { font-size: 13px !important; }
 }</style>"""
-API_URL = os.environ.get("DIGITLENS_API_URL")  # when set, predictions come from that running API
+API_URL = os.environ.get("DIGITLENS_API_URL")
+MODELS = {"Our CNN": MODEL_PATH, "The tutorial's MLP": MLP_PATH}  # the sidebar's model switch  # when set, predictions come from that running API
 
 
 # Streamlit runs a folder named pages/ as an old-style multipage app until st.navigation has run once in the
@@ -50,10 +51,20 @@ if PagesManager.uses_pages_directory:
     st.rerun()
 
 
-@st.cache_resource(show_spinner="Loading the model...")
+def chosen_model() -> str:
+    """The path of the model picked in the sidebar: ours unless the tutorial's was chosen (and exists)."""
+    path = MODELS.get(st.session_state.get("model"), MODEL_PATH)
+    return str(path if path.exists() and not API_URL else MODEL_PATH)
+
+
 def get_predictor() -> Predictor | RemotePredictor:
-    """The model, loaded once per process and shared by every session (the predictor is thread-safe)."""
-    return RemotePredictor(API_URL) if API_URL else Predictor.load()
+    """The chosen model, loaded once per process and shared by every session (the predictor is thread-safe)."""
+    return load_predictor(chosen_model())
+
+
+@st.cache_resource(show_spinner="Loading the model...")
+def load_predictor(model: str) -> Predictor | RemotePredictor:
+    return RemotePredictor(API_URL) if API_URL else Predictor.load(model)
 
 
 SPLIT_NAMES = {"test": "Test", "train": "Training"}
@@ -84,19 +95,27 @@ def open_store(url: str):
     return Store(url)
 
 
-@st.cache_data
 def get_metrics() -> dict | None:
-    """The model's metrics card written by training, or None before the first training run (or when unreadable)."""
-    return metrics_card() or None
+    """The chosen model's metrics card written by training, or None before the first training run (or when unreadable)."""
+    return model_metrics(chosen_model())
+
+
+@st.cache_data
+def model_metrics(model: str) -> dict | None:
+    return metrics_card(model) or None
+
+
+def get_test_predictions() -> tuple[np.ndarray, pd.DataFrame]:
+    """The chosen model's probabilities (N, 10) for every test image and their summary table (index = test id)."""
+    return test_predictions(chosen_model())
 
 
 @st.cache_data(show_spinner="Scoring the 10,000 test images...")
-def get_test_predictions() -> tuple[np.ndarray, pd.DataFrame]:
-    """Probabilities (N, 10) for every test image and their summary table (index = test id), computed once."""
+def test_predictions(model: str) -> tuple[np.ndarray, pd.DataFrame]:
     images, labels = get_test_data()
     from digitlens import analysis  # here, not at the top: it brings pandas, which the Draw page, shown first, does without
 
-    probabilities = analysis.cached_test_probabilities(get_predictor(), images)  # on disk, once per model
+    probabilities = analysis.cached_test_probabilities(load_predictor(model), images)  # on disk, once per model
     return probabilities, analysis.predictions_table(labels, probabilities)
 
 
@@ -229,33 +248,43 @@ def show_number(found: reading.Reading, key: str, hint: str) -> None:
 # --- Error-analysis pages: embeddings, galleries, saliency ---
 
 
-@st.cache_data(show_spinner="Making the UMAP map of the test images (once per model, about a minute)...")
 def get_embedding_umap() -> np.ndarray:
-    """2-D UMAP of the test images' embeddings, disk-cached per model."""
-    images, _ = get_test_data()
+    """2-D UMAP of the test images' embeddings by the chosen model, disk-cached per model."""
+    return embedding_umap(chosen_model())
+
+
+@st.cache_data(show_spinner="Making the UMAP map of the test images (once per model, about a minute)...")
+def embedding_umap(model: str) -> np.ndarray:
     from digitlens import analysis  # see get_test_predictions
 
-    return analysis.cached_test_umap(get_predictor(), images)
+    return analysis.cached_test_umap(load_predictor(model), get_test_data()[0])
+
+
+def get_embedding_projection() -> tuple[np.ndarray, np.ndarray]:
+    """2-D PCA of the test images' embeddings by the chosen model (disk-cached per model) and each axis's variance share."""
+    return embedding_projection(chosen_model())
 
 
 @st.cache_data(show_spinner="Embedding the 10,000 test images (once per model, 5-15 s)...")
-def get_embedding_projection() -> tuple[np.ndarray, np.ndarray]:
-    """2-D PCA of the test images' penultimate-layer embeddings (disk-cached per model) and each axis's variance share."""
-    images, _ = get_test_data()
+def embedding_projection(model: str) -> tuple[np.ndarray, np.ndarray]:
     from digitlens import analysis  # see get_test_predictions
 
-    return analysis.cached_test_projection(get_predictor(), images)
+    return analysis.cached_test_projection(load_predictor(model), get_test_data()[0])
+
+
+def get_neighbour_index():
+    """Nearest-neighbour search over the chosen model's embeddings of every training and test image."""
+    return neighbour_index(chosen_model())
 
 
 @st.cache_resource(show_spinner="Embedding all 70,000 MNIST images (once per model, about a minute)...")
-def get_neighbour_index():
-    """Nearest-neighbour search over the shipped model's embeddings of every training and test image."""
+def neighbour_index(model: str):
     from digitlens import analysis  # see get_test_predictions
 
     parts = []
     for split in SPLIT_NAMES:
         images, labels = get_split(split)
-        parts.append((analysis.cached_embeddings(get_predictor(), images, split), np.full(len(labels), split), np.arange(len(labels)), labels))
+        parts.append((analysis.cached_embeddings(load_predictor(model), images, split), np.full(len(labels), split), np.arange(len(labels)), labels))
     return analysis.NeighbourIndex(*(np.concatenate(column) for column in zip(*parts)))
 
 

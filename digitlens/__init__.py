@@ -7,6 +7,7 @@ DATA_DIR = ROOT / "data" / "mnist"
 MODEL_DIR = ROOT / "model"
 MODEL_PATH = MODEL_DIR / "mnist_cnn.keras"
 METRICS_PATH = MODEL_DIR / "metrics.json"
+MLP_PATH = MODEL_DIR / "mlp" / "mnist_mlp.keras"  # the tutorial's network, shipped to compare with ours
 MODEL_ENV = "DIGITLENS_MODEL"  # path of the .keras model the API serves, set by `serve --model`
 
 IMAGE_SIDE = 28

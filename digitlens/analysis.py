@@ -172,6 +172,29 @@ def umap_2d(embeddings, seed: int = 0) -> np.ndarray:
     return reducer.fit_transform(np.asarray(embeddings, np.float32)).astype(np.float32)
 
 
+def mcnemar(labels, predicted_a, predicted_b) -> dict:
+    """McNemar's exact test of two models on the same images: only_a and only_b count the images one model gets
+    right and the other wrong; p_value (two-sided binomial) says how likely so lopsided a split is if the two
+    models were equally accurate."""
+    from scipy.stats import binomtest
+
+    right_a, right_b = np.asarray(predicted_a) == labels, np.asarray(predicted_b) == labels
+    only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
+    p_value = binomtest(min(only_a, only_b), only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
+    return {"only_a": only_a, "only_b": only_b, "p_value": float(p_value)}
+
+
+def disagreements(labels, predicted_a, predicted_b) -> pd.DataFrame:
+    """The images two models read differently (index = id): label, each model's digit, and who is right."""
+    labels, predicted_a, predicted_b = (np.asarray(values) for values in (labels, predicted_a, predicted_b))
+    ids = np.flatnonzero(predicted_a != predicted_b)
+    right_a, right_b = predicted_a[ids] == labels[ids], predicted_b[ids] == labels[ids]
+    who = np.select([right_a, right_b], ["a", "b"], "neither")
+    table = pd.DataFrame({"label": labels[ids], "a": predicted_a[ids], "b": predicted_b[ids], "right": who}, index=ids)
+    table.index.name = "id"
+    return table
+
+
 def corrected_accuracy(labels, predicted, verdict_labels: dict[int, int | None]) -> tuple[float, int]:
     """Accuracy against the labels as reviewed, and how many images it leaves out.
 

@@ -128,6 +128,25 @@ def digit_image(image, title: str) -> go.Figure:
     return _layout(figure, title, "Pixel column", "Pixel row", height=380)
 
 
+def per_digit_accuracy(accuracies: dict[str, np.ndarray]) -> go.Figure:
+    """Each model's accuracy on each digit's test images, side by side (name -> ten accuracies)."""
+    colours = [CORRECT, ACCENT, MUTED]
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=DIGITS, y=values, name=name, marker_color=colours[index % len(colours)],
+                hovertemplate=f"{name}, digit %{{x}}: %{{y:.2%}}<extra></extra>",
+            )
+            for index, (name, values) in enumerate(accuracies.items())
+        ]
+    )
+    lowest = min(float(np.min(values)) for values in accuracies.values())
+    figure.update_layout(barmode="group", legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"})
+    figure.update_yaxes(tickformat=".1%", range=[max(0.0, lowest - 0.01), 1.0])  # the differences live near 100 %
+    _digit_axis(figure)
+    return _layout(figure, "Accuracy on each digit's test images", "Digit", "Accuracy", 420)
+
+
 def wrong_predictions_bar(wrong_counts: pd.Series, digit: int) -> go.Figure:
     """The tutorial's chart: how often images of `digit` were taken for each other label."""
     figure = go.Figure(

@@ -7,13 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlens import MODEL_DIR, NUM_CLASSES
+from digitlens import MLP_PATH, MODEL_DIR, NUM_CLASSES
 
 
 def train(args) -> int:
-    from digitlens.train import EPOCHS, train as run_training
+    from digitlens import train as training
 
-    run_training(args.epochs or EPOCHS, args.out, args.share)
+    if args.arch == "mlp":
+        training.train_mlp(args.epochs or training.TUTORIAL_EPOCHS, args.out or MLP_PATH.parent, args.share)
+    else:
+        training.train(args.epochs or training.EPOCHS, args.out or MODEL_DIR, args.share)
     return 0
 
 
@@ -112,9 +115,10 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m digitlens", description="Train, evaluate and use the digit classifier.")
     commands = root.add_subparsers(dest="command", required=True)
 
-    command = commands.add_parser("train", help="train the CNN and write model/ (27 min on 2 cores)")
+    command = commands.add_parser("train", help="train the CNN and write model/ (27 min on 2 cores), or with --arch mlp the tutorial's network into model/mlp/")
     command.add_argument("--epochs", type=int, help="passes over the training set (default: EPOCHS in digitlens/train.py)")
-    command.add_argument("--out", type=Path, default=MODEL_DIR, help="folder for the model files (default: model/)")
+    command.add_argument("--arch", choices=["cnn", "mlp"], default="cnn", help="cnn: our model; mlp: the tutorial's network and settings, 1.5 min (default: cnn)")
+    command.add_argument("--out", type=Path, help="folder for the model files (default: model/, model/mlp/ for the MLP)")
     command.add_argument("--share", type=float, default=1.0, help="train on this share of the data, for a quick trial (default: 1)")
     command.set_defaults(run=train)
 

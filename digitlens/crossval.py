@@ -58,7 +58,8 @@ def train_fold(arch: str, images, labels, epochs: int):
     onehot = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
     batches = tf.data.Dataset.from_tensor_slices((images.astype(np.float32), onehot)).shuffle(len(images), seed=SEED).batch(BATCH_SIZE)
     if arch == "mlp":
-        model = build_mlp()
+        full = build_mlp()
+        model = keras.Model(full.inputs, full.outputs[0])
         model.compile(optimizer=keras.optimizers.RMSprop(), loss="categorical_crossentropy", metrics=["accuracy"])
         model.fit(batches.prefetch(tf.data.AUTOTUNE), epochs=epochs, verbose=2)
         return model

@@ -53,24 +53,30 @@ def build():
     return keras.Model(inputs, [probabilities, detector(pixels)], name="digitlens_cnn")
 
 
-def build_mlp():
-    """The tutorial's network, 784-512-512-10 with dropout: a weaker, differently built second opinion."""
+def build_mlp(detector_from=None):
+    """The tutorial's network, 784-512-512-10 with dropout, as a model like ours: raw pixels in, the probabilities
+    and a digit score out. The score comes from detector_from's detector (weights copied and frozen), so both
+    models refuse the same non-digits and differ only in how they read digits; without it, the score branch is new.
+    """
     import keras
     from keras import layers
 
-    return keras.Sequential(
-        [
-            keras.Input((IMAGE_SIDE, IMAGE_SIDE), name="pixels"),
-            layers.Rescaling(1 / MAX_PIXEL),
-            layers.Flatten(),
-            layers.Dense(512, activation="relu"),
-            layers.Dropout(0.2),
-            layers.Dense(512, activation="relu"),
-            layers.Dropout(0.2),
-            layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities"),
-        ],
-        name="tutorial_mlp",
-    )
+    inputs = keras.Input((IMAGE_SIDE, IMAGE_SIDE), name="pixels")
+    x = layers.Rescaling(1 / MAX_PIXEL)(inputs)
+    pixels = layers.Reshape((IMAGE_SIDE, IMAGE_SIDE, 1))(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(512, activation="relu")(x)
+    x = layers.Dropout(0.2)(x)
+    x = layers.Dense(512, activation="relu", name=EMBEDDING_LAYER)(x)
+    x = layers.Dropout(0.2)(x)
+    probabilities = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    model = keras.Model(inputs, [probabilities, detector(pixels)], name="tutorial_mlp")
+    if detector_from is not None:
+        for layer in model.layers:
+            if layer.name.startswith("detector_") or layer.name == DIGIT_OUTPUT:
+                layer.set_weights(detector_from.get_layer(layer.name).get_weights())
+                layer.trainable = False
+    return model
 
 
 def detector(pixels):

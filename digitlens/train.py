@@ -19,8 +19,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from digitlens import IMAGE_SIDE, METRICS_PATH, MODEL_DIR, MODEL_PATH, NUM_CLASSES, analysis, data, nondigits
-from digitlens.model import DIGIT_OUTPUT, Predictor, build, convert_to_fast, fast_twin
+from digitlens import IMAGE_SIDE, METRICS_PATH, MLP_PATH, MODEL_DIR, MODEL_PATH, NUM_CLASSES, analysis, data, nondigits
+from digitlens.model import DIGIT_OUTPUT, Predictor, build, build_mlp, convert_to_fast, fast_twin, load_keras, metrics_card
 from digitlens.preprocess import to_mnist
 from digitlens.strokes import random_drawing
 
@@ -47,6 +47,7 @@ REDRAW_SIDE = 112
 FONT_DIGITS = 5_000  # digits rendered like the non-digit glyphs, so that rendering is no clue to "not a digit"
 PEN_DIGITS = 5_000  # digits drawn with a round pen (digitlens.strokes), like the scribbles and doodles
 HELD_OUT_RENDERED = 500  # of each, kept out of training to choose the digit-score threshold
+TUTORIAL_EPOCHS, TUTORIAL_BATCH_SIZE = 20, 128  # the tutorial's MLP training (`--arch mlp`)
 PRECISE_BN_IMAGES = 10_000  # augmented training images whose statistics replace BatchNorm's moving averages
 
 
@@ -159,6 +160,61 @@ def targets(labels: np.ndarray, is_digit: bool) -> tuple[dict, dict]:
     return {"probabilities": probabilities, DIGIT_OUTPUT: score}, weights
 
 
+def save_and_score(model, model_path: Path, x_test, y_test) -> tuple[Predictor, dict]:
+    """Write the model and its fast twin, then score the fast one, which serves every prediction, on the test set:
+    the predictor and the metrics card's accuracy fields."""
+    keras_probabilities = model.predict(x_test, batch_size=1000, verbose=0)[0]
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(model_path)
+    fast_twin(model_path).write_bytes(convert_to_fast(model))
+    predictor = Predictor.load(model_path)
+    matrix = analysis.confusion_matrix(y_test, predictor.predict(x_test))
+    scores = {
+        "model": model_path.name,
+        "test_accuracy": analysis.accuracy(matrix),
+        "keras_test_accuracy": float((keras_probabilities.argmax(axis=1) == y_test).mean()),
+        "test_errors": int(matrix.sum() - np.trace(matrix)),
+        "per_class_accuracy": {str(d): float(a) for d, a in enumerate(analysis.per_class_accuracy(matrix))},
+        "confusion_matrix": matrix.tolist(),
+    }
+    print(f"test accuracy: {scores['test_accuracy']:.2%} (served fast model), {scores['keras_test_accuracy']:.2%} (Keras model)")
+    return predictor, scores
+
+
+def train_mlp(epochs: int = TUTORIAL_EPOCHS, out_dir: Path = MLP_PATH.parent, share: float = 1.0) -> dict:
+    """The tutorial's network trained as the tutorial trained it (RMSprop, batch 128, no augmentation) on the 60,000
+    training digits, behind the shipped model's not-a-digit detector; writes out_dir/mnist_mlp.keras, its fast twin
+    and metrics.json, and returns the metrics."""
+    keras.utils.set_random_seed(SEED)
+    x_train, y_train = data.load("train")
+    x_test, y_test = data.load("test")
+    x_train, y_train = x_train[: int(len(x_train) * share)], y_train[: int(len(y_train) * share)]
+    model = build_mlp(detector_from=load_keras(MODEL_PATH))
+    classifier = keras.Model(model.inputs, model.outputs[0])
+    classifier.compile(optimizer=keras.optimizers.RMSprop(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    started = time.perf_counter()
+    classifier.fit(x_train.astype(np.float32), y_train, batch_size=TUTORIAL_BATCH_SIZE, epochs=epochs, verbose=2)
+    training_seconds = time.perf_counter() - started
+    _, scores = save_and_score(model, Path(out_dir) / MLP_PATH.name, x_test, y_test)
+    metrics = {
+        **scores,
+        # the detector is the shipped model's, so is its threshold
+        "not_a_digit": {**metrics_card(MODEL_PATH).get("not_a_digit", {}), "detector": f"copied from {MODEL_PATH.name}"},
+        "parameters": model.count_params(),
+        "training": {
+            "what": "the tutorial's MLP and settings: 784-512-512-10, ReLU, dropout 0.2, RMSprop, no augmentation",
+            "seed": SEED, "epochs": epochs, "batch_size": TUTORIAL_BATCH_SIZE, "training_digits": len(x_train), "share": share,
+            "seconds": round(training_seconds, 1), "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+        },
+        "tensorflow_version": tf.__version__,
+        "keras_version": keras.__version__,
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    (Path(out_dir) / METRICS_PATH.name).write_text(json.dumps(metrics, indent=2) + "\n")
+    print(f"wrote {Path(out_dir) / MLP_PATH.name}, its fast twin and {METRICS_PATH.name}")
+    return metrics
+
+
 def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR, share: float = 1.0) -> dict:
     """Train, then write out_dir/mnist_cnn.keras, its fast twin and metrics.json; returns the metrics.
 
@@ -166,7 +222,6 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR, share: float = 1.0) -
     """
     sized = lambda count: max(int(count * share), 100)  # noqa: E731
     model_path = Path(out_dir) / MODEL_PATH.name
-    fast_model_path = fast_twin(model_path)
     metrics_path = Path(out_dir) / METRICS_PATH.name
 
     keras.utils.set_random_seed(SEED)
@@ -214,17 +269,7 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR, share: float = 1.0) -
     precise_batch_norm(model, np.random.default_rng(SEED).choice(images, min(PRECISE_BN_IMAGES, len(images)), replace=False))
     training_seconds = time.perf_counter() - started
 
-    keras_probabilities, _ = model.predict(x_test, batch_size=1000, verbose=0)
-    keras_accuracy = float((keras_probabilities.argmax(axis=1) == y_test).mean())
-    model_path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(model_path)
-    fast_model_path.write_bytes(convert_to_fast(model))
-    # the metrics card describes the fast model, the one that serves every prediction
-    predictor = Predictor.load(model_path)
-    predicted = predictor.predict(x_test)
-    matrix = analysis.confusion_matrix(y_test, predicted)
-    accuracy = analysis.accuracy(matrix)
-    print(f"test accuracy: {accuracy:.2%} (served fast model), {keras_accuracy:.2%} (Keras model)")
+    predictor, scores = save_and_score(model, model_path, x_test, y_test)
     threshold = float(np.quantile(predictor.digit_scores(x_held_out), REFUSED_HELD_OUT_DIGITS))
     refusals = {
         "held_out_non_digits_refused": float((predictor.digit_scores(held_out_non_digits) < threshold).mean()),
@@ -234,12 +279,7 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR, share: float = 1.0) -
     print(f"not-a-digit threshold {threshold:.4f}: " + ", ".join(f"{name} {share:.2%}" for name, share in refusals.items()))
 
     metrics = {
-        "model": model_path.name,
-        "test_accuracy": accuracy,
-        "keras_test_accuracy": keras_accuracy,
-        "test_errors": int(matrix.sum() - np.trace(matrix)),
-        "per_class_accuracy": {str(d): float(a) for d, a in enumerate(analysis.per_class_accuracy(matrix))},
-        "confusion_matrix": matrix.tolist(),
+        **scores,
         "not_a_digit": {
             "threshold": threshold,
             "rule": f"digit score below the threshold, which refuses {REFUSED_HELD_OUT_DIGITS:.1%} of held-out training digits",
@@ -276,5 +316,5 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR, share: float = 1.0) -
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
-    print(f"wrote {model_path}, {fast_model_path.name} and {metrics_path.name}")
+    print(f"wrote {model_path}, {fast_twin(model_path).name} and {metrics_path.name}")
     return metrics

@@ -231,3 +231,21 @@ def test_neighbour_index_finds_the_nearest_like_brute_force_and_can_leave_the_qu
     without = index.nearest(query, 5, exclude=("test", 20))
     assert ("test", 20) not in set(zip(without["split"], without["id"]))
     assert without["id"].tolist()[:4] == ids[brute[1:5]].tolist()
+
+
+def test_mcnemar_counts_the_images_only_one_model_gets_right_and_tests_the_split():
+    labels = np.zeros(100, int)
+    ours, theirs = np.zeros(100, int), np.zeros(100, int)
+    ours[:2] = 1  # ours wrong on 2 images
+    theirs[2:14] = 1  # theirs wrong on 12 others
+    test = analysis.mcnemar(labels, ours, theirs)
+    assert (test["only_a"], test["only_b"]) == (12, 2)
+    assert test["p_value"] == pytest.approx(0.012939, abs=1e-5)  # two-sided exact binomial, 2 of 14 at 1/2
+    assert analysis.mcnemar(labels, ours, ours)["p_value"] == 1.0
+
+
+def test_disagreements_say_who_is_right():
+    table = analysis.disagreements([1, 2, 3, 4], [1, 5, 3, 6], [7, 2, 3, 8])
+    assert table.index.tolist() == [0, 1, 3]
+    assert table["right"].tolist() == ["a", "b", "neither"]
+    assert table.loc[3, ["label", "a", "b"]].tolist() == [4, 6, 8]

@@ -100,3 +100,10 @@ def test_saliency_maps_one_panel_per_digit_on_a_shared_symmetric_scale():
 def test_confusion_heatmap_outlines_the_selected_cell(matrix):
     assert list(charts.confusion_heatmap(matrix, selected=(2, 1)).data[2].selectedpoints) == [21]
     assert charts.confusion_heatmap(matrix).data[2].selectedpoints is None
+
+
+def test_per_digit_accuracy_puts_each_models_bars_side_by_side():
+    figure = charts.per_digit_accuracy({"Our CNN": np.full(10, 0.99), "The tutorial's MLP": np.linspace(0.97, 0.99, 10)})
+    assert [trace.name for trace in figure.data] == ["Our CNN", "The tutorial's MLP"]
+    assert figure.layout.barmode == "group" and figure.layout.yaxis.range[0] == pytest.approx(0.96)
+    assert figure.layout.title.text and figure.layout.xaxis.title.text == "Digit" and figure.layout.yaxis.title.text == "Accuracy"

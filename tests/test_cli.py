@@ -141,3 +141,18 @@ def test_export_reviews_writes_the_stores_verdicts(tmp_path):
     lines = (tmp_path / "reviews.csv").read_text().splitlines()
     assert lines[0] == "split,id,given_label,verdict,corrected_label,tags,note,reviewer,time"
     assert lines[1].startswith("test,947,8,label_wrong,9,,,ann,")
+
+
+def test_train_mlp_writes_the_tutorials_network_behind_our_detector(tmp_path, predictor, test_set):
+    """One epoch on a tenth of the data: the tutorial's MLP is written with its card and serves like our model."""
+    from digitlens.model import Predictor
+
+    result = run("train", "--arch", "mlp", "--epochs", "1", "--share", "0.1", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert {path.name for path in tmp_path.iterdir()} == {"mnist_mlp.keras", "mnist_mlp.tflite", "metrics.json"}
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.85 and metrics["training"]["epochs"] == 1
+    assert metrics["not_a_digit"]["threshold"] == predictor.digit_threshold  # the shipped detector, and its threshold
+    images, _ = test_set
+    mlp = Predictor.load(tmp_path / "mnist_mlp.keras")
+    assert np.array_equal(mlp.digit_scores(images[:50]), predictor.digit_scores(images[:50]))

@@ -103,11 +103,11 @@ def test_dashboard_predicts_through_the_api_when_its_url_is_set(api_url, monkeyp
     import ui
 
     monkeypatch.setattr(ui, "API_URL", api_url)  # as DIGITLENS_API_URL would set it at start-up
-    ui.get_predictor.clear()
+    ui.load_predictor.clear()
     try:
         app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
         assert not app.exception, app.exception
         assert any(api_url in caption.value for caption in app.sidebar.caption)
         assert isinstance(ui.get_predictor(), RemotePredictor)
     finally:
-        ui.get_predictor.clear()
+        ui.load_predictor.clear()

@@ -114,3 +114,31 @@ def test_review_page_opens_the_image_asked_for_and_shows_its_earlier_verdict(ran
     assert shown_image(app).startswith("**#7**")
     assert app.info[0].value.startswith("Reviewed by bob on ")
     assert "label is right" in app.info[0].value
+
+
+def test_compare_page_sets_our_cnn_beside_the_tutorials_mlp(predictor, test_set):
+    from digitlens import MLP_PATH
+    from digitlens.model import Predictor
+
+    images, labels = test_set
+    ours, theirs = predictor.predict(images), Predictor.load(MLP_PATH).predict(images)
+    app = open_page("pages/compare.py")
+    assert [metric.value for metric in app.metric][:2] == [f"{(ours == labels).mean():.2%}", f"{(theirs == labels).mean():.2%}"]
+    only_ours, only_theirs = int(((ours == labels) & (theirs != labels)).sum()), int(((ours != labels) & (theirs == labels)).sum())
+    assert f"Only ours reads **{only_ours}** images right, only the tutorial's **{only_theirs}**" in app.markdown[0].value
+    assert app.segmented_control(key="compare_who").value == "b"
+    assert len(app.get("image")) == min(only_theirs, 48)
+    app.segmented_control(key="compare_who").set_value("a").run()
+    assert len(app.get("image")) == min(only_ours, 48) and not app.exception
+
+
+def test_the_model_switch_makes_every_page_use_the_tutorials_mlp():
+    from digitlens import MLP_PATH
+    from digitlens.model import metrics_card
+
+    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
+    app.session_state["model"] = "The tutorial's MLP"
+    app.run()
+    assert app.sidebar.selectbox(key="model").value == "The tutorial's MLP"
+    assert app.sidebar.metric[0].value == f"{metrics_card(MLP_PATH)['test_accuracy']:.2%}"
+    assert app.sidebar.markdown[0].value == "**mnist_mlp.keras**"

@@ -49,3 +49,22 @@ def test_a_review_is_saved_survives_a_reload_and_is_exported(dashboard_url, page
         page.get_by_role("button", name="Download all verdicts (CSV)").click()
     rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
     assert {"split": "test", "id": image_id, "verdict": "label_wrong", "corrected_label": suggested, "reviewer": "e2e reviewer"}.items() <= rows[-1].items()
+
+
+def test_compare_page_and_the_model_switch(dashboard_url, page):
+    from digitlens import MLP_PATH
+    from digitlens.model import metrics_card
+
+    page.goto(f"{dashboard_url}/compare")
+    expect(page.get_by_role("heading", name="Compare models")).to_be_visible(timeout=RENDER_MS)
+    expect(page.locator(".js-plotly-plot")).to_have_count(1, timeout=RENDER_MS)
+    page.get_by_test_id("stImage").first.wait_for(timeout=RENDER_MS)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    save_screenshot(page, "compare")
+
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_test_id("stSelectbox").click()
+    page.get_by_role("option", name="The tutorial's MLP").click()
+    accuracy = f"{metrics_card(MLP_PATH)['test_accuracy']:.2%}"
+    expect(sidebar.get_by_test_id("stMetricValue").first).to_have_text(accuracy, timeout=RENDER_MS)
+    expect(sidebar.get_by_text("mnist_mlp.keras")).to_be_visible()
