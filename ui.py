@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 THUMBNAIL_SCALE = 3  # 28 px digits shown at 84 px, each pixel a crisp 3x3 block
 GALLERY_COLUMNS = 8
+NEIGHBOURS_ON_DRAW = 4  # the Draw page's result column is narrow
 DIALOG_SCALE = 8  # the opened image at 224 px
 NUMBER_COLUMNS = 4  # digits of a number shown side by side, each with its image and probabilities
 NOT_A_DIGIT_MESSAGE = "That doesn't look like a digit"

@@ -68,6 +68,12 @@ with result_area:
     why = not number and st.toggle("Why this prediction?", key="drawing_why", disabled=images is None, help="Which strokes pushed the model to its answer")
     if why and images is not None:
         ui.show_why(found.images[0], found.probabilities[0], key="drawing_why")
+    alike = not number and st.toggle(
+        "Show the MNIST images most alike", key="drawing_alike", disabled=images is None,
+        help="What the model compares your digit to: the nearest of all 70,000 MNIST images in its embedding",
+    )
+    if alike and images is not None:
+        ui.show_neighbours(found.images[0], count=ui.NEIGHBOURS_ON_DRAW)
 
 st.divider()
 st.subheader("Or upload a picture of a number" if number else "Or upload a picture of a digit")

@@ -123,6 +123,17 @@ def test_clicking_one_dot_of_the_embedding_map_opens_its_image(dashboard_url, pa
     expect(page.get_by_role("button", name=opened)).to_be_visible()  # the same image, in the gallery below
 
 
+def test_draw_page_shows_the_mnist_images_most_alike_a_drawn_digit(dashboard_url, page):
+    open_draw_page(page, dashboard_url)
+    draw(page, 7)
+    wait_for_new_prediction(page)
+    page.get_by_text("Show the MNIST images most alike").click()
+    neighbours = page.get_by_text(" · distance ")
+    expect(neighbours).to_have_count(4, timeout=RENDER_MS)
+    assert sum(" · label 7 · " in text for text in neighbours.all_inner_texts()) >= 3
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
 def test_draw_page_explains_a_drawn_digit_on_request(dashboard_url, page):
     open_draw_page(page, dashboard_url)
     draw(page, 7)
