@@ -65,7 +65,7 @@ def open_seconds(page, link: str, expected: tuple) -> float:
 def time_pages(browser, visits: int) -> dict[str, list[float]]:
     """Open every analysis page `visits` times, in order, in one tab of a fresh dashboard."""
     timings = {link: [] for link in PAGES}
-    with running_dashboard() as (url, _):
+    with running_dashboard() as (url, _, _):
         page = browser.new_page(viewport=VIEWPORT)
         open_draw_page(page, url)
         for _ in range(visits):

@@ -44,7 +44,7 @@ TARGET_LATENCY_P90_MS = 600  # ... and 90th percentile
 def cold_start_seconds(browser) -> tuple[float, float]:
     """Seconds from `streamlit run` to the draw page usable (canvas and hint shown), and to its script done and
     every chart drawn, in a fresh server and a fresh browser tab."""
-    with running_dashboard() as (url, started):
+    with running_dashboard() as (url, started, _):
         page = browser.new_page(viewport=VIEWPORT)
         page.goto(url)
         page.locator(CANVAS).wait_for(timeout=30_000)
@@ -65,7 +65,7 @@ FULLY_DRAWN = f"""() => ({CHARTS_DRAWN})() && document.querySelectorAll('[data-t
 
 def first_prediction_seconds(browser) -> float:
     """Seconds from releasing the mouse after the first digit on a fresh page to its prediction fully drawn."""
-    with running_dashboard() as (url, _):
+    with running_dashboard() as (url, _, _):
         page = browser.new_page(viewport=VIEWPORT)
         open_draw_page(page, url)
         draw(page, single_stroke_digits()[0])
@@ -79,7 +79,7 @@ def first_prediction_seconds(browser) -> float:
 def draw_latencies_ms(browser, drawings: int) -> list[float]:
     """Release-to-prediction latency of single-stroke digits drawn one after the other on a cleared canvas."""
     digits = single_stroke_digits()
-    with running_dashboard() as (url, _):
+    with running_dashboard() as (url, _, _):
         page = browser.new_page(viewport=VIEWPORT)
         open_draw_page(page, url)
         draw(page, digits[0])  # warm-up: the first prediction loads the model and Plotly in the browser

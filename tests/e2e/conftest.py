@@ -18,7 +18,7 @@ def browser():
 @pytest.fixture(scope="session")
 def dashboard_url(browser):
     """A fresh `streamlit run dashboard.py`, its URL once the landing page has rendered in the browser."""
-    with running_dashboard() as (url, started):
+    with running_dashboard() as (url, started, _):
         page = browser.new_page(viewport=VIEWPORT)
         open_draw_page(page, url)
         print(f"\ncold start: {time.perf_counter() - started:.2f} s from `streamlit run` to the draw page rendered")

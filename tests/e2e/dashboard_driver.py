@@ -78,7 +78,8 @@ def answers(url: str) -> bool:
 
 @contextmanager
 def running_dashboard():
-    """A fresh `streamlit run dashboard.py` on a free port: yields (url, start time) once it answers, then stops it."""
+    """A fresh `streamlit run dashboard.py` on a free port: yields (url, start time, process) once it answers, then
+    stops it."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true"]
@@ -92,7 +93,7 @@ def running_dashboard():
                 log.seek(0)
                 raise RuntimeError(f"the dashboard did not start:\n{log.read().decode(errors='replace')}")
             time.sleep(0.05)
-        yield url, started
+        yield url, started, process
     finally:
         process.terminate()
         try:

@@ -157,7 +157,7 @@ def test_explore_refuses_an_id_outside_the_test_set(draw_page):
 
 def test_a_fresh_server_opened_on_a_page_url_still_shows_the_router(browser):
     """Streamlit's old pages/ behaviour would run the page alone for the very first visitor."""
-    with running_dashboard() as (url, _):
+    with running_dashboard() as (url, _, _):
         page = browser.new_page(viewport=VIEWPORT)
         page.goto(f"{url}/confusion")
         expect(page.get_by_role("heading", name="Confusion matrix")).to_be_visible(timeout=PAGE_TIMEOUT_MS)

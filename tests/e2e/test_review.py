@@ -3,7 +3,7 @@
 import csv
 import io
 
-from dashboard_driver import open_draw_page, save_screenshot
+from dashboard_driver import VIEWPORT, open_draw_page, running_dashboard, save_screenshot
 from playwright.sync_api import expect
 
 RENDER_MS = 90_000
@@ -68,3 +68,23 @@ def test_compare_page_and_the_model_switch(dashboard_url, page):
     accuracy = f"{metrics_card(MLP_PATH)['test_accuracy']:.2%}"
     expect(sidebar.get_by_test_id("stMetricValue").first).to_have_text(accuracy, timeout=RENDER_MS)
     expect(sidebar.get_by_text("mnist_mlp.keras")).to_be_visible()
+
+
+def test_kill_9_of_the_dashboard_loses_no_saved_verdict(browser, tmp_path, monkeypatch):
+    from digitlens.store import Store
+
+    url_of_database = f"sqlite:///{tmp_path / 'reviews.db'}"
+    monkeypatch.setenv("DIGITLENS_DATABASE_URL", url_of_database)  # the dashboard started below reads it
+    with running_dashboard() as (url, _, process):
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(f"{url}/review")
+        wrong = page.get_by_role("button", name="Label is wrong: it is a")
+        expect(wrong).to_be_visible(timeout=RENDER_MS)
+        shown = page.get_by_text("labelled").filter(has_text="the models suggest").first.inner_text()
+        wrong.click()
+        expect(page.get_by_text("Saved #")).to_be_visible(timeout=RENDER_MS)
+        process.kill()  # SIGKILL: no shutdown, no flush
+        process.wait()
+        page.close()
+    (review,) = Store(url_of_database).history()
+    assert f"#{review.image_id} " in f"{shown} " and review.verdict == "label_wrong"
