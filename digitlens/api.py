@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import re
+import time
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated
 
@@ -17,10 +18,11 @@ import orjson
 from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from digitlens import IMAGE_SIDE, MAX_PIXEL, MODEL_ENV, NUM_CLASSES, NUM_PIXELS, reading
+from digitlens import IMAGE_SIDE, MAX_PIXEL, MODEL_ENV, NUM_CLASSES, NUM_PIXELS, reading, telemetry
 from digitlens.model import Predictor, metrics_card
 from digitlens.preprocess import read_image
 
@@ -38,7 +40,7 @@ HOME_TEXT = f"""digitlens: an MNIST digit classifier.
 POST /predict with {EXPECTED_BODY} for {NUM_CLASSES} probabilities per image.
 POST /predict/image with a PNG or JPEG (multipart field "file") for the digit in it and whether it is a digit at all.
 POST /predict/image?number=true for the number written in it, digit by digit ("{reading.NOT_A_DIGIT}" where a mark is not a digit).
-GET /health for the model in use; GET /docs for the full contract.
+GET /health for the model in use; GET /metrics for operators (Prometheus); GET /docs for the full contract.
 """
 
 
@@ -95,6 +97,7 @@ async def lifespan(app: FastAPI):
     """Load the model once per worker process, before the first request: the committed one, or MODEL_ENV's."""
     app.state.predictor = Predictor.load(os.environ.get(MODEL_ENV))
     app.state.metrics = metrics_card(app.state.predictor.keras_path)  # {} when missing or unreadable: fewer facts
+    telemetry.MODEL.labels(app.state.metrics.get("model", "unknown"), app.state.metrics.get("trained_at", "unknown")).set(1)
     yield
 
 
@@ -148,6 +151,31 @@ class BodyLimits:
         await JSONResponse({"detail": detail}, status_code=status, headers={"connection": "close"})(scope, receive, send)
 
 
+class Measured:
+    """Every request counted by endpoint and status and timed (digitlens.telemetry), the 408s and 413s of BodyLimits too."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started, status = time.perf_counter(), 500  # a response never started is a server error
+
+        async def send_noting_status(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            name = telemetry.endpoint(scope["path"])
+            telemetry.REQUESTS.labels(name, str(status)).inc()
+            telemetry.LATENCY.labels(name).observe(time.perf_counter() - started)
+
+
 class BodyProblem(Exception):
     """Raised inside the app when the body passes the size limit or stalls; BodyLimits answers 413 or 408."""
 
@@ -159,6 +187,7 @@ app = FastAPI(
     lifespan=lifespan,
 )
 app.add_middleware(BodyLimits)
+app.add_middleware(Measured)  # added last, so outermost: it sees BodyLimits' refusals
 
 
 @app.exception_handler(RequestValidationError)
@@ -199,7 +228,9 @@ def probabilities_response(body: bytes, predictor) -> Response:
         probabilities = predictor.predict_proba(images)
     except ValueError as error:  # NaN, infinity, or values outside 0-255
         raise HTTPException(422, str(error)) from None
-    return Response(orjson.dumps(probabilities, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+    body = orjson.dumps(probabilities, option=orjson.OPT_SERIALIZE_NUMPY)
+    # counted after the response has gone: counting first cost the 500-image request ~6 ms (bench/api.py)
+    return Response(body, media_type="application/json", background=BackgroundTask(telemetry.count_answers, probabilities))
 
 
 @app.post("/predict/image", response_model=ImagePrediction | NumberPrediction, responses=ERRORS)
@@ -218,6 +249,8 @@ def predict_image(
     except ValueError as error:  # not an image, or no digit in it; both messages say what is expected
         raise HTTPException(422, str(error)) from None
     found = reading.read(request.app.state.predictor, images)
+    telemetry.count_answers(found.probabilities)
+    telemetry.REFUSED.inc(int((~found.is_digit).sum()))
     digits = [
         ImagePrediction(
             digit=int(digit),
@@ -244,6 +277,14 @@ async def health(request: Request) -> Health:
         version=metrics.get("trained_at"),
         test_accuracy=metrics.get("test_accuracy"),
     )
+
+
+@app.get("/metrics", response_class=PlainTextResponse)
+def metrics() -> Response:
+    """Requests and errors by endpoint and status, latency, answers by digit, refusals and the model served, in
+    Prometheus's text format, for all worker processes."""
+    body, content_type = telemetry.exposition()
+    return Response(body, media_type=content_type)
 
 
 def parse_images(body: bytes) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 import os
 import socket
+import tempfile
 from pathlib import Path
 
 import uvicorn
@@ -10,6 +11,7 @@ from uvicorn.supervisors import Multiprocess
 
 from digitlens import IMAGE_SIDE, MODEL_ENV, MODEL_PATH
 from digitlens.model import Predictor
+from digitlens.telemetry import MULTIPROCESS_ENV
 
 
 HEADER_TIMEOUT = 10  # seconds a client has to send a request's line and headers
@@ -79,6 +81,8 @@ def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, access_log:
     its workers die at start-up, and a platform would take that for a clean stop.
     """
     Predictor.load(model)
+    if workers > 1 and not os.environ.get(MULTIPROCESS_ENV):  # the workers' metrics, summed by /metrics
+        os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="digitlens-metrics-")
     if model is not None:
         os.environ[MODEL_ENV] = str(Path(model).resolve())  # the workers' app reads it (they inherit the environment)
     config = Config("digitlens.api:app", host=host, port=port, workers=workers, access_log=access_log, http=HeaderDeadline)

@@ -317,3 +317,37 @@ def test_integer_rows_are_packed_by_the_fast_path_exactly(test_set):
 )
 def test_anything_but_flat_byte_rows_leaves_the_fast_path(image):
     assert api.byte_pixels([image]) is None
+
+
+def scraped(client) -> dict[tuple, float]:
+    """GET /metrics parsed by prometheus-client's own parser: {(sample name, labels...): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, *sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_count_requests_errors_answers_and_refusals_in_prometheus_format(client, test_set):
+    images, labels = test_set
+    before = scraped(client)
+    sevens = images[labels == 7][:3].reshape(3, -1).tolist()
+    assert client.post("/predict", json={"input": sevens}).status_code == 200
+    assert client.post("/predict", json={"input": [[1, 2]]}).status_code == 422
+    assert client.get("/wp-login.php").status_code == 404
+    star = png(written("*"))
+    assert client.post("/predict/image", files={"file": ("star.png", star, "image/png")}).json()["is_digit"] is False
+    after = scraped(client)
+    grew = lambda *key: after.get(key, 0) - before.get(key, 0)  # noqa: E731
+    assert grew("digitlens_requests_total", ("endpoint", "/predict"), ("status", "200")) == 1
+    assert grew("digitlens_requests_total", ("endpoint", "/predict"), ("status", "422")) == 1
+    assert grew("digitlens_requests_total", ("endpoint", "other"), ("status", "404")) == 1  # no label per scanned path
+    assert grew("digitlens_request_seconds_count", ("endpoint", "/predict")) == 2
+    assert grew("digitlens_answers_total", ("digit", "7")) >= 3
+    assert grew("digitlens_not_a_digit_total") == 1
+    model = [key for key, value in after.items() if key[0] == "digitlens_model_info" and value == 1]
+    assert model and ("model", "mnist_cnn.keras") in model[0]
