@@ -34,7 +34,7 @@ with st.sidebar, ui.errors_as_messages():
             st.caption("Model")
         st.markdown(f"**{metrics['model']}**")
         st.metric("Test accuracy", f"{metrics['test_accuracy']:.2%}", help="Share of the 10,000 MNIST test images predicted right")
-        ui.show_reviewed_accuracy()
+    reviewed_accuracy = st.container()  # filled after the page, so opening the database never delays the canvas (a page that stops early leaves it empty)
     if ui.API_URL:
         st.caption(f"Predictions from the API at {ui.API_URL}")
     ui.demo_link()
@@ -42,3 +42,7 @@ with st.sidebar, ui.errors_as_messages():
 with ui.errors_as_messages():
     ui.demo_banner(page.title)
     page.run()
+
+with reviewed_accuracy, ui.errors_as_messages():
+    if metrics is not None:
+        ui.show_reviewed_accuracy()
