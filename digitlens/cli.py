@@ -12,9 +12,10 @@ from digitlens import MLP_PATH, MODEL_DIR, NUM_CLASSES
 
 def train(args) -> int:
     from digitlens import train as training
+    from digitlens.model import TUTORIAL_EPOCHS
 
     if args.arch == "mlp":
-        training.train_mlp(args.epochs or training.TUTORIAL_EPOCHS, args.out or MLP_PATH.parent, args.share)
+        training.train_mlp(args.epochs or TUTORIAL_EPOCHS, args.out or MLP_PATH.parent, args.share)
     else:
         training.train(args.epochs or training.EPOCHS, args.out or MODEL_DIR, args.share)
     return 0
@@ -23,7 +24,7 @@ def train(args) -> int:
 def crossval(args) -> int:
     from digitlens.crossval import crossval as run_crossval
 
-    run_crossval(args.folds, args.epochs, args.share, args.out)
+    run_crossval(args.folds, args.epochs, args.share, args.out)  # None: the module's defaults
     return 0
 
 
@@ -126,10 +127,10 @@ def parser() -> argparse.ArgumentParser:
         "crossval",
         help="out-of-sample probabilities of all 70,000 images for finding label errors (~1 h on 2 cores; resumes)",
     )
-    command.add_argument("--folds", type=int, default=5, help="folds of the training set (default: 5)")
+    command.add_argument("--folds", type=int, help="folds of the training set (default: FOLDS in digitlens/crossval.py, 5)")
     command.add_argument("--epochs", type=int, help="passes over each fold's training images, for every model (default: EPOCHS in digitlens/crossval.py)")
     command.add_argument("--share", type=float, default=1.0, help="use this share of the images, for a quick trial (default: 1)")
-    command.add_argument("--out", type=Path, default=MODEL_DIR / "crossval.npz", help="result file (default: model/crossval.npz)")
+    command.add_argument("--out", type=Path, help="result file (default: model/crossval.npz)")
     command.set_defaults(run=crossval)
 
     command = commands.add_parser("evaluate", help="accuracy of the committed model on the 10,000 MNIST test images")

@@ -53,6 +53,9 @@ def build():
     return keras.Model(inputs, [probabilities, detector(pixels)], name="digitlens_cnn")
 
 
+TUTORIAL_EPOCHS, TUTORIAL_BATCH_SIZE = 20, 128  # how the tutorial trained its MLP (with RMSprop, no augmentation)
+
+
 def build_mlp(detector_from=None):
     """The tutorial's network, 784-512-512-10 with dropout, as a model like ours: raw pixels in, the probabilities
     and a digit score out. The score comes from detector_from's detector (weights copied and frozen), so both

@@ -20,7 +20,9 @@ import tensorflow as tf
 from PIL import Image
 
 from digitlens import IMAGE_SIDE, METRICS_PATH, MLP_PATH, MODEL_DIR, MODEL_PATH, NUM_CLASSES, analysis, data, nondigits
-from digitlens.model import DIGIT_OUTPUT, Predictor, build, build_mlp, convert_to_fast, fast_twin, load_keras, metrics_card
+from digitlens.model import (
+    DIGIT_OUTPUT, TUTORIAL_BATCH_SIZE, TUTORIAL_EPOCHS, Predictor, build, build_mlp, convert_to_fast, fast_twin, load_keras, metrics_card,
+)
 from digitlens.preprocess import to_mnist
 from digitlens.strokes import random_drawing
 
@@ -47,7 +49,6 @@ REDRAW_SIDE = 112
 FONT_DIGITS = 5_000  # digits rendered like the non-digit glyphs, so that rendering is no clue to "not a digit"
 PEN_DIGITS = 5_000  # digits drawn with a round pen (digitlens.strokes), like the scribbles and doodles
 HELD_OUT_RENDERED = 500  # of each, kept out of training to choose the digit-score threshold
-TUTORIAL_EPOCHS, TUTORIAL_BATCH_SIZE = 20, 128  # the tutorial's MLP training (`--arch mlp`)
 PRECISE_BN_IMAGES = 10_000  # augmented training images whose statistics replace BatchNorm's moving averages
 
 
