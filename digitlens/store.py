@@ -198,12 +198,16 @@ def as_review(found) -> Review:
     )
 
 
+def record(review: Review) -> dict:
+    """One verdict as a flat row of EXPORT_COLUMNS, as the CSV export and the review page's table show it."""
+    return {
+        "split": review.split, "id": review.image_id, "given_label": review.given_label, "verdict": review.verdict,
+        "corrected_label": "" if review.corrected_label is None else review.corrected_label, "tags": ", ".join(review.tags),
+        "note": review.note, "reviewer": review.reviewer, "time": review.created_at.isoformat(timespec="milliseconds"),
+    }
+
+
 def write_csv(history: list[Review], file) -> None:
-    writer = csv.writer(file)
-    writer.writerow(EXPORT_COLUMNS)
-    for review in history:
-        writer.writerow([
-            review.split, review.image_id, review.given_label, review.verdict,
-            "" if review.corrected_label is None else review.corrected_label,
-            ", ".join(review.tags), review.note, review.reviewer, review.created_at.isoformat(timespec="milliseconds"),
-        ])
+    writer = csv.DictWriter(file, EXPORT_COLUMNS)
+    writer.writeheader()
+    writer.writerows(record(review) for review in history)

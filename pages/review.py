@@ -6,7 +6,7 @@ import streamlit as st
 
 import ui
 from digitlens import charts
-from digitlens.store import VERDICTS
+from digitlens.store import VERDICTS, record, write_csv
 
 st.title("Review labels")
 st.caption(
@@ -25,11 +25,14 @@ def save(split: str, image_id: int, given: int, queue: list[int], verdict: str, 
     except ValueError as error:
         st.session_state.review_problem = str(error)
         return
-    described = VERDICTS[verdict] + (f": it is a {corrected}" if corrected is not None else "")
-    st.toast(f"Saved #{image_id}: {described}", icon=":material/check:")
+    st.toast(f"Saved #{image_id}: {described(verdict, corrected)}", icon=":material/check:")
     st.session_state.review_tags = st.session_state.review_note = ""
     st.session_state.review_other = None
     move(split, image_id, queue, 1)
+
+
+def described(verdict: str, corrected: int | None) -> str:
+    return VERDICTS[verdict] + (f": it is a {corrected}" if corrected is not None else "")
 
 
 def move(split: str, image_id: int, queue: list[int], step: int) -> None:
@@ -92,8 +95,8 @@ else:
         earlier = latest.get((split, image_id))
         if earlier is not None:
             by = f" by {earlier.reviewer}" if earlier.reviewer else ""
-            st.info(f"Reviewed{by} on {earlier.created_at:%Y-%m-%d %H:%M} UTC: {VERDICTS[earlier.verdict].lower()}"
-                    + (f", it is a {earlier.corrected_label}" if earlier.corrected_label is not None else ""), icon=":material/history:")
+            when = f"{earlier.created_at:%Y-%m-%d %H:%M} UTC"
+            st.info(f"Reviewed{by} on {when}: {described(earlier.verdict, earlier.corrected_label).lower()}", icon=":material/history:")
     with verdict_column:
         arguments = (split, image_id, given, queue)
         st.button(f"Label is wrong: it is a {suggested}", type="primary", width="stretch", icon=":material/close:",
@@ -116,12 +119,8 @@ else:
 
 history = store.history()
 with st.expander(f"All verdicts, every split ({len(history)})"):
-    st.dataframe(
-        [{"Split": r.split, "Id": r.image_id, "Given label": r.given_label, "Verdict": VERDICTS[r.verdict],
-          "Corrected label": r.corrected_label, "Tags": ", ".join(r.tags), "Note": r.note, "Reviewer": r.reviewer,
-          "Time (UTC)": f"{r.created_at:%Y-%m-%d %H:%M:%S}"} for r in reversed(history)],
-        hide_index=True,
-    )
+    rows = [record(review) | {"verdict": VERDICTS[review.verdict]} for review in reversed(history)]
+    st.dataframe([{ui.heading(column): value for column, value in row.items()} for row in rows], hide_index=True)
     exported = io.StringIO()
-    store.export_csv(exported)
+    write_csv(history, exported)  # the verdicts just read, not a second query
     st.download_button("Download all verdicts (CSV)", exported.getvalue(), file_name="digitlens-reviews.csv", mime="text/csv", icon=":material/download:")
