@@ -24,6 +24,7 @@ THUMBNAIL_SCALE = 3  # 28 px digits shown at 84 px, each pixel a crisp 3x3 block
 GALLERY_COLUMNS = 8
 NEIGHBOURS_ON_DRAW = 4  # the Draw page's result column is narrow
 DIALOG_SCALE = 8  # the opened image at 224 px
+REVIEW_SCALE = 10  # the image under review at 280 px
 NUMBER_COLUMNS = 4  # digits of a number shown side by side, each with its image and probabilities
 NOT_A_DIGIT_MESSAGE = "That doesn't look like a digit"
 HEADINGS = {"f1": "F1 score", "share_of_true": "Share of true label", "given_probability": "Probability of the given label",
@@ -40,8 +41,8 @@ PHONE_STYLE = """<style>@media (max-width: 640px) {
     .js-plotly-plot .modebar-container { display: none !important; }
     .js-plotly-plot .gtitle { font-size: 13px !important; }
 }</style>"""
-API_URL = os.environ.get("DIGITLENS_API_URL")
-MODELS = {"Our CNN": MODEL_PATH, "The tutorial's MLP": MLP_PATH}  # the sidebar's model switch  # when set, predictions come from that running API
+API_URL = os.environ.get("DIGITLENS_API_URL")  # when set, predictions come from that running API
+MODELS = {"Our CNN": MODEL_PATH, "The tutorial's MLP": MLP_PATH}  # the sidebar's model switch
 
 
 # Streamlit runs a folder named pages/ as an old-style multipage app until st.navigation has run once in the
@@ -188,9 +189,9 @@ def uploaded_digit(upload) -> np.ndarray | None:
     return None if images is None else images[0]
 
 
-def show_digit(image: np.ndarray, caption: str | None = None) -> None:
-    """A test image as a crisp thumbnail (the browser would blur a 28 px image scaled up)."""
-    st.image(image.repeat(THUMBNAIL_SCALE, axis=0).repeat(THUMBNAIL_SCALE, axis=1), caption=caption)
+def show_digit(image: np.ndarray, caption: str | None = None, scale: int = THUMBNAIL_SCALE) -> None:
+    """A 28x28 image enlarged crisply, each pixel a scale x scale block (the browser would blur it scaled up)."""
+    st.image(image.repeat(scale, axis=0).repeat(scale, axis=1), caption=caption)
 
 
 def show_reading(found: reading.Reading, number: bool, key: str, hint: str) -> None:
@@ -368,7 +369,7 @@ def open_image(image_id: int, split: str = "test") -> None:
     predicted = int(probabilities.argmax())
     image_column, chart_column = st.columns([1, 2])
     with image_column:
-        st.image(image.repeat(DIALOG_SCALE, axis=0).repeat(DIALOG_SCALE, axis=1))
+        show_digit(image, scale=DIALOG_SCALE)
         st.markdown(f"**#{image_id}** of the {SPLIT_NAMES[split].lower()} set: labelled **{label}**, predicted **{predicted}** ({probabilities[predicted]:.1%})")
         if split == "test":
             st.page_link("pages/why.py", label="Why this prediction?", icon=":material/psychology:", query_params={"id": image_id})

@@ -10,6 +10,8 @@ import os
 import numpy as np
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
+from digitlens import NUM_CLASSES
+
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 ENDPOINTS = {"/home", "/predict", "/predict/image", "/health", "/metrics", "/docs", "/openapi.json"}  # any other path: "other"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)  # seconds: a single image takes ~1 ms
@@ -27,7 +29,7 @@ def endpoint(path: str) -> str:
 
 
 def count_answers(probabilities: np.ndarray) -> None:
-    for digit, count in enumerate(np.bincount(np.asarray(probabilities).argmax(axis=1), minlength=10)):
+    for digit, count in enumerate(np.bincount(np.asarray(probabilities).argmax(axis=1), minlength=NUM_CLASSES)):
         if count:
             ANSWERS.labels(str(digit)).inc(int(count))
 

@@ -87,7 +87,7 @@ else:
 
     image_column, verdict_column = st.columns([2, 3], gap="large")
     with image_column:
-        st.image(images[image_id].repeat(ui.DIALOG_SCALE, axis=0).repeat(ui.DIALOG_SCALE, axis=1), width=280)
+        ui.show_digit(images[image_id], scale=ui.REVIEW_SCALE)
         st.markdown(
             f"**#{image_id}** ({ui.SPLIT_NAMES[split].lower()} set): labelled **{given}**; the models suggest "
             f"**{suggested}** ({row['suggested_probability']:.0%}) and give the label {row['given_probability']:.1%}."

@@ -52,6 +52,17 @@ def running_api(log_path: Path, *options: str, workers: int = 2):
         process.wait(timeout=30)
 
 
+def metric_samples(text: str) -> dict[tuple, float]:
+    """A /metrics page parsed by prometheus-client's own parser: {(sample name, (label, value)...): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (sample.name, *sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
 def tree_peak_memory_mb(pid: int) -> float:
     """Peak resident memory (VmHWM) summed over the process and its children: the server and its workers."""
     total = 0

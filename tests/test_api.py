@@ -11,6 +11,7 @@ from PIL import Image
 
 from digitlens import METRICS_PATH, api
 from digitlens.api import MAX_BODY_BYTES, MAX_IMAGES, app
+from servers import metric_samples
 from shapes import png, written
 
 
@@ -320,16 +321,10 @@ def test_anything_but_flat_byte_rows_leaves_the_fast_path(image):
 
 
 def scraped(client) -> dict[tuple, float]:
-    """GET /metrics parsed by prometheus-client's own parser: {(sample name, labels...): value}."""
-    from prometheus_client.parser import text_string_to_metric_families
-
+    """GET /metrics, answered as Prometheus's text format and parsed (servers.metric_samples)."""
     response = client.get("/metrics")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-    return {
-        (sample.name, *sorted(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
+    return metric_samples(response.text)
 
 
 def test_metrics_count_requests_errors_answers_and_refusals_in_prometheus_format(client, test_set):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from digitlens import ROOT
-from servers import running_api
+from servers import metric_samples, running_api
 
 TUTORIAL_IMAGES = 500
 TUTORIAL_DIGIT = 2
@@ -97,19 +97,13 @@ def test_the_tutorials_r_client_works_unchanged(server, tmp_path):
 
 def test_metrics_of_two_worker_processes_add_up_whichever_answers_the_scrape(tmp_path, test_set):
     """Each request lands on one of the two workers; every scrape must count all of them, as Prometheus needs."""
-    from prometheus_client.parser import text_string_to_metric_families
-
     images, labels = test_set
     with running_api(tmp_path / "server.log") as (url, _):
         with httpx.Client(base_url=url) as client:
             for image in images[:40]:
                 assert client.post("/predict", json={"input": [image.ravel().tolist()]}).status_code == 200
         for _ in range(6):  # new connections, so the scrapes reach both workers
-            samples = {
-                (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-                for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text)
-                for sample in family.samples
-            }
-            assert samples[("digitlens_requests_total", (("endpoint", "/predict"), ("status", "200")))] == 40
-            answers = sum(value for (name, _), value in samples.items() if name == "digitlens_answers_total")
+            samples = metric_samples(httpx.get(f"{url}/metrics").text)
+            assert samples[("digitlens_requests_total", ("endpoint", "/predict"), ("status", "200"))] == 40
+            answers = sum(value for key, value in samples.items() if key[0] == "digitlens_answers_total")
             assert answers == 40
