@@ -12,9 +12,21 @@ from digitlens import MLP_PATH, MODEL_DIR, NUM_CLASSES
 
 def train(args) -> int:
     from digitlens import train as training
-    from digitlens.model import TUTORIAL_EPOCHS
+    from digitlens.model import TUTORIAL_EPOCHS, VERSIONS_DIR
+    from digitlens.store import Store
 
-    if args.arch == "mlp":
+    if args.with_feedback:
+        if args.arch == "mlp":
+            print("error: --with-feedback fine-tunes our CNN; leave out --arch mlp", file=sys.stderr)
+            return 2
+        try:
+            training.fine_tune_with_feedback(
+                Store(args.database), epochs=args.epochs or training.FINE_TUNE_EPOCHS, share=args.share, out_root=args.out or VERSIONS_DIR
+            )
+        except ValueError as error:  # too little feedback: the message says how much there is and how much is needed
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    elif args.arch == "mlp":
         training.train_mlp(args.epochs or TUTORIAL_EPOCHS, args.out or MLP_PATH.parent, args.share)
     else:
         training.train(args.epochs or training.EPOCHS, args.out or MODEL_DIR, args.share)
@@ -116,11 +128,21 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m digitlens", description="Train, evaluate and use the digit classifier.")
     commands = root.add_subparsers(dest="command", required=True)
 
-    command = commands.add_parser("train", help="train the CNN and write model/ (27 min on 2 cores), or with --arch mlp the tutorial's network into model/mlp/")
-    command.add_argument("--epochs", type=int, help="passes over the training set (default: EPOCHS in digitlens/train.py)")
+    command = commands.add_parser(
+        "train",
+        help="train the CNN and write model/ (27 min on 2 cores), or with --arch mlp the tutorial's network into model/mlp/, "
+        "or with --with-feedback fine-tune it on the drawings corrected on the dashboard into a new version in model/versions/",
+    )
+    command.add_argument("--epochs", type=int, help="passes over the training set (default: EPOCHS, or FINE_TUNE_EPOCHS, in digitlens/train.py)")
     command.add_argument("--arch", choices=["cnn", "mlp"], default="cnn", help="cnn: our model; mlp: the tutorial's network and settings, 1.5 min (default: cnn)")
-    command.add_argument("--out", type=Path, help="folder for the model files (default: model/, model/mlp/ for the MLP)")
-    command.add_argument("--share", type=float, default=1.0, help="train on this share of the data, for a quick trial (default: 1)")
+    command.add_argument(
+        "--with-feedback", action="store_true",
+        help="fine-tune the committed CNN on MNIST plus the drawings marked right or wrong in the feedback store, "
+        "into a new version folder; the committed model is left as it is",
+    )
+    command.add_argument("--database", help="feedback store for --with-feedback (default: DIGITLENS_DATABASE_URL, else the SQLite file digitlens.db)")
+    command.add_argument("--out", type=Path, help="folder for the model files (default: model/, model/mlp/ for the MLP; model/versions/ for new versions)")
+    command.add_argument("--share", type=float, default=1.0, help="train on this share of the data (of MNIST, with --with-feedback), for a quick trial (default: 1)")
     command.set_defaults(run=train)
 
     command = commands.add_parser(

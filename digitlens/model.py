@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlens import IMAGE_SIDE, MAX_PIXEL, METRICS_PATH, MODEL_PATH, NUM_CLASSES, NUM_PIXELS
+from digitlens import IMAGE_SIDE, MAX_PIXEL, METRICS_PATH, MODEL_DIR, MODEL_PATH, NUM_CLASSES, NUM_PIXELS
 
 EMBEDDING_LAYER = "embedding"
 DIGIT_OUTPUT = "digit"  # the detector's sigmoid: how much the image looks like any digit at all (outlier exposure)
 DEFAULT_DIGIT_THRESHOLD = 0.5  # used when the metrics card names none
 BATCH_CHUNK = 128  # batch size of the fast interpreter; measured fastest on 2 cores (bench/predictor.py)
 BOTH, PROBABILITIES, DIGIT_SCORE, PIXELS = "both", "probabilities", "digit_score", "pixels"  # the fast twin's signatures and tensors
+VERSIONS_DIR = MODEL_DIR / "versions"  # fine-tuned models (train --with-feedback), one folder each, named by UTC time
 
 
 def build():
@@ -76,7 +77,7 @@ def build_mlp(detector_from=None):
     model = keras.Model(inputs, [probabilities, detector(pixels)], name="tutorial_mlp")
     if detector_from is not None:
         for layer in model.layers:
-            if layer.name.startswith("detector_") or layer.name == DIGIT_OUTPUT:
+            if is_detector(layer):
                 layer.set_weights(detector_from.get_layer(layer.name).get_weights())
                 layer.trainable = False
     return model
@@ -93,6 +94,11 @@ def detector(pixels):
     x = layers.Dropout(0.3)(x)
     x = layers.Dense(64, activation="relu", name="detector_dense")(x)
     return layers.Dense(1, activation="sigmoid", name=DIGIT_OUTPUT)(x)
+
+
+def is_detector(layer) -> bool:
+    """A layer of the digit-score branch, known by the names detector() gives its weighted layers."""
+    return layer.name.startswith("detector_") or layer.name == DIGIT_OUTPUT
 
 
 def as_batch(images) -> np.ndarray:
@@ -263,6 +269,11 @@ def native_stderr_silenced():
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def versions(root: Path = VERSIONS_DIR) -> list[Path]:
+    """The .keras files of the fine-tuned versions under root, newest first (their folders are named by UTC time)."""
+    return sorted(Path(root).glob("*/*.keras"), key=lambda path: path.parent.name, reverse=True)
 
 
 def load_keras(path: Path | str = MODEL_PATH):

@@ -4,7 +4,8 @@ Besides the digits, the detector branch learns from synthetic non-digits (outlie
 their target is "no digit" for the digit score, and their probabilities weigh nothing, so that the classifier
 learns from digits alone (the model that learned both in one network read thin-pen canvas drawings 90.7 %
 right where the one before it read 97.0 %; apart, 95.9 %). The score's threshold is chosen on digits held out from training, written in the card.
-Reads top to bottom: settings, data, augmentation, model, training, evaluation, artefacts.
+Reads top to bottom: settings, data, augmentation, model, training, evaluation, artefacts; then the tutorial's MLP,
+and fine-tuning on the drawings people corrected on the dashboard (a new version beside the shipped model).
 """
 
 import json
@@ -19,9 +20,10 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from digitlens import IMAGE_SIDE, METRICS_PATH, MLP_PATH, MODEL_DIR, MODEL_PATH, NUM_CLASSES, analysis, data, nondigits
+from digitlens import IMAGE_SIDE, METRICS_PATH, MLP_PATH, MODEL_DIR, MODEL_PATH, NUM_CLASSES, ROOT, analysis, data, nondigits
 from digitlens.model import (
-    DIGIT_OUTPUT, TUTORIAL_BATCH_SIZE, TUTORIAL_EPOCHS, Predictor, build, build_mlp, convert_to_fast, fast_twin, load_keras, metrics_card,
+    DIGIT_OUTPUT, TUTORIAL_BATCH_SIZE, TUTORIAL_EPOCHS, VERSIONS_DIR, Predictor, build, build_mlp, convert_to_fast, fast_twin,
+    is_detector, load_keras, metrics_card,
 )
 from digitlens.preprocess import to_mnist
 from digitlens.strokes import random_drawing
@@ -50,6 +52,14 @@ FONT_DIGITS = 5_000  # digits rendered like the non-digit glyphs, so that render
 PEN_DIGITS = 5_000  # digits drawn with a round pen (digitlens.strokes), like the scribbles and doodles
 HELD_OUT_RENDERED = 500  # of each, kept out of training to choose the digit-score threshold
 PRECISE_BN_IMAGES = 10_000  # augmented training images whose statistics replace BatchNorm's moving averages
+MACHINE = f"{platform.machine()}, {platform.processor() or 'cpu'}"
+
+FINE_TUNE_EPOCHS = 1
+FINE_TUNE_LEARNING_RATE = 1e-4  # a twentieth of the peak: nudge the trained weights, do not retrain them
+FEEDBACK_REPEATS = 20  # each collected drawing per epoch, augmented anew each time: 160 drawings weigh like 3,200 digits
+HELD_OUT_EVERY = 5  # every 5th collected drawing, by id, is only scored, never trained on; a drawing keeps its side
+MIN_FEEDBACK = 10  # collected drawings with a digit, enough for both sides of that split
+VERSION_FORMAT = "%Y%m%d-%H%M%S"  # UTC, so that versions sort by name
 
 
 def random_affine(count: int) -> tf.Tensor:
@@ -161,6 +171,39 @@ def targets(labels: np.ndarray, is_digit: bool) -> tuple[dict, dict]:
     return {"probabilities": probabilities, DIGIT_OUTPUT: score}, weights
 
 
+def batches(images: np.ndarray, targets: dict, weights: tuple) -> tf.data.Dataset:
+    """Shuffled, augmented batches of raw 0-255 images with their targets and weights, as every CNN here learns."""
+    return (
+        tf.data.Dataset.from_tensor_slices((images.astype(np.float32, copy=False), targets, weights))
+        .shuffle(len(images), seed=SEED)
+        .batch(BATCH_SIZE)
+        .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def compile_for_training(model, optimizer) -> None:
+    """Both outputs' losses; accuracy weighted, so that it counts digits only."""
+    model.compile(
+        optimizer=optimizer,
+        loss={"probabilities": "categorical_crossentropy", DIGIT_OUTPUT: "binary_crossentropy"},
+        weighted_metrics={"probabilities": "accuracy"},
+    )
+
+
+def provenance() -> dict:
+    """The metrics card's last fields: which libraries made the model, and when."""
+    return {
+        "tensorflow_version": tf.__version__,
+        "keras_version": keras.__version__,
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def share_right(predictor: Predictor, images: np.ndarray, labels: np.ndarray) -> float:
+    return float((predictor.predict(images) == labels).mean())
+
+
 def save_and_score(model, model_path: Path, x_test, y_test) -> tuple[Predictor, dict]:
     """Write the model and its fast twin, then score the fast one, which serves every prediction, on the test set:
     the predictor and the metrics card's accuracy fields."""
@@ -205,11 +248,9 @@ def train_mlp(epochs: int = TUTORIAL_EPOCHS, out_dir: Path = MLP_PATH.parent, sh
         "training": {
             "what": "the tutorial's MLP and settings: 784-512-512-10, ReLU, dropout 0.2, RMSprop, no augmentation",
             "seed": SEED, "epochs": epochs, "batch_size": TUTORIAL_BATCH_SIZE, "training_digits": len(x_train), "share": share,
-            "seconds": round(training_seconds, 1), "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+            "seconds": round(training_seconds, 1), "machine": MACHINE,
         },
-        "tensorflow_version": tf.__version__,
-        "keras_version": keras.__version__,
-        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **provenance(),
     }
     (Path(out_dir) / METRICS_PATH.name).write_text(json.dumps(metrics, indent=2) + "\n")
     print(f"wrote {Path(out_dir) / MLP_PATH.name}, its fast twin and {METRICS_PATH.name}")
@@ -246,27 +287,16 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR, share: float = 1.0) -
     images = np.concatenate([x_train, non_digits]).astype(np.float32)
     all_targets = {name: np.concatenate([digit_targets[name], non_digit_targets[name]]) for name in digit_targets}
     all_weights = tuple(np.concatenate(pair) for pair in zip(digit_weights, non_digit_weights))
-    train = (
-        tf.data.Dataset.from_tensor_slices((images, all_targets, all_weights))
-        .shuffle(len(images), seed=SEED)
-        .batch(BATCH_SIZE)
-        .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
     steps = epochs * math.ceil(len(images) / BATCH_SIZE)
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, steps, warmup_target=PEAK_LEARNING_RATE, warmup_steps=steps // 20
     )
 
     model = build()
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss={"probabilities": "categorical_crossentropy", DIGIT_OUTPUT: "binary_crossentropy"},
-        weighted_metrics={"probabilities": "accuracy"},
-    )
+    compile_for_training(model, keras.optimizers.Adam(schedule))
     model.summary()
     started = time.perf_counter()
-    model.fit(train, epochs=epochs, validation_data=(x_test, targets(y_test, True)[0]), verbose=2)
+    model.fit(batches(images, all_targets, all_weights), epochs=epochs, validation_data=(x_test, targets(y_test, True)[0]), verbose=2)
     precise_batch_norm(model, np.random.default_rng(SEED).choice(images, min(PRECISE_BN_IMAGES, len(images)), replace=False))
     training_seconds = time.perf_counter() - started
 
@@ -310,12 +340,86 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR, share: float = 1.0) -
             "synthetic_non_digits": len(non_digits),
             "non_digit_fonts": [path.name for path in nondigits.training_fonts()] + ["Pillow's built-in font"],
             "seconds": round(training_seconds, 1),
-            "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+            "machine": MACHINE,
         },
-        "tensorflow_version": tf.__version__,
-        "keras_version": keras.__version__,
-        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **provenance(),
     }
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
     print(f"wrote {model_path}, {fast_twin(model_path).name} and {metrics_path.name}")
     return metrics
+
+
+def fine_tune_with_feedback(
+    store, base: Path = MODEL_PATH, epochs: int = FINE_TUNE_EPOCHS, share: float = 1.0, out_root: Path = VERSIONS_DIR
+) -> tuple[Path, dict]:
+    """Fine-tune the base model on MNIST's training digits plus the drawings people marked right or wrong (with the
+    right digit) into a new version, out_root/<UTC time>/, with its fast twin and metrics card; the base is only read.
+
+    Only the classifier learns: the detector, with the threshold bench/calibrate_threshold.py chose for it, and the
+    batch-norm statistics stay the base's. So drawings marked not a digit are left out: digits alone would teach the
+    detector that everything is one, and a handful of refusals cannot recalibrate it. share: of MNIST, for a trial.
+    """
+    base = Path(base).resolve()
+    found = store.feedback()
+    labelled = found.table["label"].notna().to_numpy()
+    if labelled.sum() < MIN_FEEDBACK:
+        raise ValueError(
+            f"fine-tuning needs at least {MIN_FEEDBACK} feedback drawings marked right or wrong, found {labelled.sum()}"
+            " (drawings marked not a digit do not count); collect more on the Draw page"
+        )
+    drawings, labels = found.images[labelled], found.table["label"][labelled].to_numpy(int)
+    held_out = np.arange(len(labels)) % HELD_OUT_EVERY == HELD_OUT_EVERY - 1
+
+    keras.utils.set_random_seed(SEED)
+    x_mnist, y_mnist = data.load("train")
+    x_mnist, y_mnist = x_mnist[: int(len(x_mnist) * share)], y_mnist[: int(len(y_mnist) * share)]
+    x_test, y_test = data.load("test")
+    x_train = np.concatenate([x_mnist, np.repeat(drawings[~held_out], FEEDBACK_REPEATS, axis=0)])
+    y_train = np.concatenate([y_mnist, np.repeat(labels[~held_out], FEEDBACK_REPEATS)])
+
+    before = Predictor.load(base)
+    model = load_keras(base)
+    for layer in model.layers:
+        # frozen batch norm runs on its stored statistics, which a mix without non-digits would shift
+        layer.trainable = not (is_detector(layer) or isinstance(layer, keras.layers.BatchNormalization))
+    compile_for_training(model, keras.optimizers.Adam(FINE_TUNE_LEARNING_RATE))
+    started = time.perf_counter()
+    model.fit(batches(x_train, *targets(y_train, True)), epochs=epochs, verbose=2)
+    training_seconds = time.perf_counter() - started
+
+    version = Path(out_root) / datetime.now(timezone.utc).strftime(VERSION_FORMAT)
+    version.mkdir(parents=True)  # fails rather than write into an existing version
+    after, scores = save_and_score(model, version / MODEL_PATH.name, x_test, y_test)
+    figures = {
+        "mnist_test_accuracy": {"before": share_right(before, x_test, y_test), "after": scores["test_accuracy"]},
+        "held_out_accuracy": {
+            "before": share_right(before, drawings[held_out], labels[held_out]),
+            "after": share_right(after, drawings[held_out], labels[held_out]),
+        },
+    }
+    metrics = {
+        **scores,
+        "not_a_digit": {**metrics_card(base).get("not_a_digit", {}), "detector": f"unchanged from {base.name}: frozen while fine-tuning"},
+        "parameters": model.count_params(),
+        "training": {
+            "what": "fine-tuned on MNIST and collected drawings; detector and batch-norm statistics frozen",
+            "seed": SEED, "epochs": epochs, "batch_size": BATCH_SIZE, "learning_rate": FINE_TUNE_LEARNING_RATE,
+            "training_digits": len(x_mnist), "share": share, "feedback_repeats": FEEDBACK_REPEATS,
+            "seconds": round(training_seconds, 1), "machine": MACHINE,
+        },
+        "feedback": {
+            "base_model": str(base.relative_to(ROOT)) if base.is_relative_to(ROOT) else str(base),
+            "base_fingerprint": before.fingerprint,
+            "trained": int((~held_out).sum()),
+            "held_out": int(held_out.sum()),
+            "held_out_rule": f"every {HELD_OUT_EVERY}th drawing marked right or wrong, by id",
+            "not_a_digit_left_out": int((~labelled).sum()),
+            **figures,
+        },
+        **provenance(),
+    }
+    (version / METRICS_PATH.name).write_text(json.dumps(metrics, indent=2) + "\n")
+    print(f"wrote {version / MODEL_PATH.name}, its fast twin and {METRICS_PATH.name}")
+    for what, figure in zip(["MNIST test accuracy", f"{held_out.sum()} held-out drawings read right"], figures.values()):
+        print(f"{what}: {figure['before']:.2%} before, {figure['after']:.2%} after")
+    return version / MODEL_PATH.name, metrics
