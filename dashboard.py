@@ -19,6 +19,8 @@ page = st.navigation(
         st.Page("pages/embedding.py", title="Embedding map", icon=":material/scatter_plot:"),
         st.Page("pages/why.py", title="Why this prediction", icon=":material/psychology:"),
         st.Page("pages/compare.py", title="Compare models", icon=":material/compare_arrows:"),
+        st.Page("pages/monitoring.py", title="Monitoring", icon=":material/monitoring:"),
+        st.Page("pages/collected.py", title="Collected feedback", icon=":material/inbox:"),
     ]
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import logging
 import os
 import re
@@ -25,10 +27,12 @@ GALLERY_COLUMNS = 8
 NEIGHBOURS_ON_DRAW = 4  # the Draw page's result column is narrow
 DIALOG_SCALE = 8  # the opened image at 224 px
 REVIEW_SCALE = 10  # the image under review at 280 px
+FAR_REFERENCE_SAMPLE = 2_000  # training images whose distance to the test set sets "far from MNIST"
 NUMBER_COLUMNS = 4  # digits of a number shown side by side, each with its image and probabilities
 NOT_A_DIGIT_MESSAGE = "That doesn't look like a digit"
 HEADINGS = {"f1": "F1 score", "share_of_true": "Share of true label", "given_probability": "Probability of the given label",
-            "suggested_probability": "Probability of the suggestion", "support": "Images"}  # the rest: "a_name" as "A name"
+            "suggested_probability": "Probability of the suggestion", "support": "Images", "mnist_test": "MNIST test",
+            "unlike_mnist": "Unlike MNIST"}  # the rest: "a_name" as "A name"
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 DEMO_STEPS = [  # the guided demo for stakeholders: the page's title and file, then the one sentence shown on it
     ("Draw", "pages/draw.py", "Draw any digit in the box, with the mouse or a finger: the model reads it at every stroke and shows how sure it is."),
@@ -245,6 +249,106 @@ def show_number(found: reading.Reading, key: str, hint: str) -> None:
             title = f"Digit {index + 1}" if is_digit else f"Digit {index + 1}: not a digit"
             bars = charts.probability_bars(probabilities, title=title, not_a_digit=not is_digit, compact=True)
             st.plotly_chart(bars, key=f"{key}_digit_{index}")
+
+
+# --- The production loop: what the dashboard serves is logged, and people say whether it was right ---
+
+
+def get_prediction_log():
+    """This process's prediction log, or None when DIGITLENS_LOG_PREDICTIONS=0 or predictions come from an API
+    (which logs them itself)."""
+    from digitlens import prediction_log
+    from digitlens.store import database_url
+
+    return None if API_URL or not prediction_log.enabled() else open_prediction_log(database_url())
+
+
+@st.cache_resource(show_spinner=False)
+def open_prediction_log(url: str):
+    from digitlens.prediction_log import PredictionLog
+
+    log = PredictionLog(open_store(url))
+    atexit.register(log.close)  # a stopped dashboard writes what is queued
+    return log
+
+
+def log_served(source: str, found: reading.Reading, latency_s: float, key: str) -> None:
+    """Log a reading shown to the user, once: a rerun for another widget shows the same drawing again."""
+    digest = fingerprint(found.images)
+    if st.session_state.get(f"{key}_logged") == digest:
+        return
+    st.session_state[f"{key}_logged"] = digest
+    log = get_prediction_log()
+    if log is not None:
+        log.record(source, get_predictor().fingerprint, found.images, found.probabilities, found.is_digit, latency_s)
+
+
+def fingerprint(images: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(images).tobytes()).hexdigest()[:16]
+
+
+def ask_feedback(found: reading.Reading, source: str, key: str) -> None:
+    """"Was this right?" under a one-digit reading: yes, another digit, or not a digit, saved with the 28x28 input;
+    then thanks, for as long as the same input is shown."""
+    image, probabilities = found.images[0], found.probabilities[0]
+    answer, digest = int(probabilities.argmax()), fingerprint(image)
+    area = st.empty()
+    said = st.session_state.get(f"{key}_feedback")
+    if said is None or said[0] != digest:
+        with area.container(border=True, key=f"{key}_feedback_form"):
+            verdict, label = feedback_form(answer, f"{key}_feedback_{digest}")
+        if verdict is None:
+            return
+        get_store().save_feedback(image, probabilities, verdict, label, source, get_predictor().fingerprint)
+        said = digest, {"right": f"it is a {answer}", "wrong": f"it was a {label}, not a {answer}", "not_a_digit": "not a digit"}[verdict]
+        st.session_state[f"{key}_feedback"] = said
+    area.success(f"Thanks, saved: {said[1]}. The Collected page lists all feedback.", icon=":material/check_circle:")
+
+
+def feedback_form(answer: int, key: str) -> tuple[str | None, int | None]:
+    """The three answers to "Was this right?"; returns the verdict and digit given, or (None, None) before one is."""
+    st.markdown("**Was this right?**")
+    right, not_digit = st.columns(2)
+    if right.button(f"Yes, it is a {answer}", key=f"{key}_right", icon=":material/thumb_up:", width="stretch"):
+        return "right", None
+    if not_digit.button("Not a digit", key=f"{key}_not_a_digit", icon=":material/block:", width="stretch"):
+        return "not_a_digit", None
+    other = st.pills("No, it was a", [digit for digit in range(NUM_CLASSES) if digit != answer], key=f"{key}_digit")
+    return ("wrong", int(other)) if other is not None else (None, None)
+
+
+def image_gallery(images: np.ndarray, captions: list[str]) -> None:
+    """28x28 images (logged inputs, feedback) as thumbnails, eight a row, each with its caption."""
+    for start in range(0, len(images), GALLERY_COLUMNS):
+        for column, image, caption in zip(st.columns(GALLERY_COLUMNS), images[start : start + GALLERY_COLUMNS], captions[start : start + GALLERY_COLUMNS]):
+            with column:
+                show_digit(image)
+                st.caption(caption)
+
+
+@st.cache_data(show_spinner=False)
+def get_test_features() -> pd.DataFrame:
+    """Ink, stroke width and position of the MNIST test images: what recent inputs are compared with."""
+    from digitlens import production
+
+    return production.input_features(get_test_data()[0])
+
+
+def far_from_mnist(images: np.ndarray) -> tuple[np.ndarray, float]:
+    """Which inputs lie farther from MNIST's test images, in the chosen model's embedding, than 99 % of training images."""
+    return inputs_far_from_mnist(chosen_model(), images)
+
+
+@st.cache_data(show_spinner="Comparing the inputs' embeddings with MNIST's (loads TensorFlow the first time)...", max_entries=4)
+def inputs_far_from_mnist(model: str, images: np.ndarray) -> tuple[np.ndarray, float]:
+    from digitlens import analysis, production
+
+    predictor = load_predictor(model)
+    test = analysis.cached_embeddings(predictor, get_split("test")[0], "test")
+    training = analysis.cached_embeddings(predictor, get_split("train")[0], "train")
+    sample = training[np.random.default_rng(0).choice(len(training), FAR_REFERENCE_SAMPLE, replace=False)]
+    recent = analysis.penultimate_embeddings(predictor.keras_model, images)
+    return production.far_from_mnist(recent, test, sample)
 
 
 # --- Error-analysis pages: embeddings, galleries, saliency ---

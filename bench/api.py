@@ -2,7 +2,10 @@
 
 Single-image requests at concurrency 8 for a fixed time (requests/s, p50, p99), then one 500-image request
 (the tutorial's R client: 500 test images of the digit 2), median latency of several.
-Targets (issue 5): at least 40x the baseline's single-image throughput; the 500-image request in at most 20 ms.
+Ours runs twice: with the prediction log off (DIGITLENS_LOG_PREDICTIONS=0) and on (a fresh SQLite file), and the
+log's row count is checked against the requests served.
+Targets (issues 5 and 12): at least 40x the baseline's single-image throughput; the 500-image request in at most
+20 ms; both with logging on.
 The load comes from wrk when it is installed (apt-get install wrk), else from Python threads, which take
 CPU from the servers on a small machine. Run: python bench/api.py [--seconds 10] [--workers 2]
 """
@@ -25,10 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from digitlens import MODEL_PATH, data  # noqa: E402
+from digitlens.store import Store  # noqa: E402
 
 CONCURRENCY = 8
 BIG_REQUEST_IMAGES = 500
 BIG_REQUEST_REPEATS = 9
+WARM_UP_REQUESTS = 20
 STARTUP_SECONDS = 120
 TARGET_THROUGHPUT_RATIO = 40
 TARGET_BIG_REQUEST_MS = 20
@@ -51,9 +56,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(command: list[str], port: int) -> subprocess.Popen:
-    """Start a server process and wait until it answers GET /home."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def start_server(command: list[str], port: int, **environment: str) -> subprocess.Popen:
+    """Start a server process (environment added to ours) and wait until it answers GET /home."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **environment}
     log = tempfile.TemporaryFile()  # not a pipe: a chatty server would block once a pipe is full
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + STARTUP_SECONDS
@@ -91,7 +96,8 @@ def load_with_wrk(port: int, body: bytes, seconds: float) -> dict:
         output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
     result = next(line.split()[1:] for line in output.splitlines() if line.startswith("RESULT"))
     requests, duration_us, p50_us, p99_us, errors = map(int, result)
-    return {"rps": requests / (duration_us / 1e6), "p50_ms": p50_us / 1e3, "p99_ms": p99_us / 1e3, "errors": errors}
+    return {"rps": requests / (duration_us / 1e6), "p50_ms": p50_us / 1e3, "p99_ms": p99_us / 1e3, "errors": errors,
+            "served": requests - errors}
 
 
 def load_with_threads(port: int, body: bytes, seconds: float) -> dict:
@@ -117,7 +123,8 @@ def load_with_threads(port: int, body: bytes, seconds: float) -> dict:
         thread.join()
     elapsed = time.perf_counter() - began
     quantiles = statistics.quantiles(latencies, n=100)
-    return {"rps": len(latencies) / elapsed, "p50_ms": quantiles[49] * 1e3, "p99_ms": quantiles[98] * 1e3, "errors": len(errors)}
+    return {"rps": len(latencies) / elapsed, "p50_ms": quantiles[49] * 1e3, "p99_ms": quantiles[98] * 1e3, "errors": len(errors),
+            "served": len(latencies)}
 
 
 def big_request_ms(port: int, body: bytes) -> float:
@@ -137,11 +144,22 @@ def big_request_ms(port: int, body: bytes) -> float:
 
 def measure(name: str, port: int, single: bytes, big: bytes, seconds: float, load) -> dict:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    for _ in range(20):  # warm-up: first calls build kernels and caches
+    for _ in range(WARM_UP_REQUESTS):  # first calls build kernels and caches
         post(connection, single)
     connection.close()
     print(f"measuring {name} ...", file=sys.stderr)
-    return {**load(port, single, seconds), "big_ms": big_request_ms(port, big)}
+    result = {**load(port, single, seconds), "big_ms": big_request_ms(port, big)}
+    result["served"] += WARM_UP_REQUESTS + (BIG_REQUEST_REPEATS + 1) * BIG_REQUEST_IMAGES  # images answered
+    return result
+
+
+def stop(server: subprocess.Popen) -> None:
+    """SIGTERM, so that the server shuts down cleanly (writing what its log has queued), then wait."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 def main() -> None:
@@ -159,27 +177,30 @@ def main() -> None:
     load = load_with_wrk if shutil.which("wrk") else load_with_threads
     generator = "wrk, 1 thread" if load is load_with_wrk else "Python threads (wrk not installed: apt-get install wrk)"
 
-    baseline_port, ours_port = free_port(), free_port()
-    servers = [
-        start_server([sys.executable, "-m", "gunicorn", "--workers", "1", "--chdir", "bench",
-                      "--bind", f"127.0.0.1:{baseline_port}", "tutorial_app:app"], baseline_port),
-    ]
-    try:
-        servers.append(start_server([sys.executable, "-m", "digitlens", "serve", "--port", str(ours_port),
-                                     "--workers", str(args.workers)], ours_port))
-        baseline = measure("the tutorial's app", baseline_port, single, big, args.seconds, load)
-        ours = measure("digitlens", ours_port, single, big, args.seconds, load)
-    finally:
-        for server in servers:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-
+    serve = [sys.executable, "-m", "digitlens", "serve", "--workers", str(args.workers), "--port"]
+    results, servers = {}, []
+    with tempfile.TemporaryDirectory() as folder:
+        database = f"sqlite:///{folder}/log.db"
+        runs = {
+            "tutorial": ([sys.executable, "-m", "gunicorn", "--workers", "1", "--chdir", "bench", "--bind"], {}),
+            "log off": (serve, {"DIGITLENS_LOG_PREDICTIONS": "0"}),
+            "log on": (serve, {"DIGITLENS_LOG_PREDICTIONS": "1", "DIGITLENS_DATABASE_URL": database}),
+        }
+        try:
+            for name, (command, environment) in runs.items():
+                port = free_port()
+                address = [f"127.0.0.1:{port}", "tutorial_app:app"] if name == "tutorial" else [str(port)]
+                servers.append(start_server(command + address, port, **environment))
+                results[name] = measure(name, port, single, big, args.seconds, load)
+                stop(servers.pop())
+        finally:
+            for server in servers:
+                stop(server)
+        logged = Store(database).count_predictions()
+    baseline, ours = results["tutorial"], results["log on"]
     print(f"load: {generator}, {CONCURRENCY} connections, {args.seconds:g} s per server; "
           f"{len(big):,}-byte body for {BIG_REQUEST_IMAGES} images; {os.cpu_count()} cores")
-    print(f"{'':34}{'tutorial (Flask, Keras)':>24}{f'digitlens ({args.workers} workers)':>24}{'ratio':>9}")
+    print(f"{'':34}{'tutorial (Flask, Keras)':>24}{f'ours, log off':>16}{f'ours, log on':>16}{'ratio':>9}")
     rows = [
         ("single image: requests/s", "rps", "{:.0f}", ours["rps"] / baseline["rps"]),
         ("single image: p50 latency, ms", "p50_ms", "{:.2f}", baseline["p50_ms"] / ours["p50_ms"]),
@@ -188,8 +209,10 @@ def main() -> None:
         (f"{BIG_REQUEST_IMAGES} images, median latency, ms", "big_ms", "{:.1f}", baseline["big_ms"] / ours["big_ms"]),
     ]
     for label, key, form, ratio in rows:
-        print(f"{label:34}{form.format(baseline[key]):>24}{form.format(ours[key]):>24}"
-              f"{f'{ratio:.1f}x' if ratio else '':>9}")
+        figures = [form.format(results[name][key]) for name in ("tutorial", "log off", "log on")]
+        print(f"{label:34}{figures[0]:>24}{figures[1]:>16}{figures[2]:>16}{f'{ratio:.1f}x' if ratio else '':>9}")
+    print(f"ratios: ours ({args.workers} workers) with the log on against the tutorial (gunicorn, 1 worker); "
+          f"the log holds {logged:,} predictions for {ours['served']:,} served with it on")
     throughput_ratio = ours["rps"] / baseline["rps"]
     print(f"targets: single-image throughput >= {TARGET_THROUGHPUT_RATIO}x the baseline: "
           f"{'met' if throughput_ratio >= TARGET_THROUGHPUT_RATIO else 'MISSED'} ({throughput_ratio:.0f}x); "

@@ -22,8 +22,10 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from digitlens import IMAGE_SIDE, MAX_PIXEL, MODEL_ENV, NUM_CLASSES, NUM_PIXELS, reading, telemetry
+from digitlens import IMAGE_SIDE, MAX_PIXEL, MODEL_ENV, NUM_CLASSES, NUM_PIXELS, prediction_log, reading, telemetry
 from digitlens.model import Predictor, metrics_card
+from digitlens.prediction_log import PredictionLog
+from digitlens.store import Store
 from digitlens.preprocess import read_image
 
 MAX_IMAGES = 10_000
@@ -98,7 +100,10 @@ async def lifespan(app: FastAPI):
     app.state.predictor = Predictor.load(os.environ.get(MODEL_ENV))
     app.state.metrics = metrics_card(app.state.predictor.keras_path)  # {} when missing or unreadable: fewer facts
     telemetry.MODEL.labels(app.state.metrics.get("model", "unknown"), app.state.metrics.get("trained_at", "unknown")).set(1)
+    app.state.log = PredictionLog(Store()) if prediction_log.enabled() else None
     yield
+    if app.state.log is not None:
+        app.state.log.close()  # what is queued reaches the database before the worker exits
 
 
 class BodyLimits:
@@ -218,17 +223,23 @@ async def predict(request: Request) -> Response:
     Parsing and inference run in a worker thread: 10,000 images take ~1 s, and the event loop stays free for
     other requests and health checks meanwhile.
     """
+    started = time.perf_counter()
     body = await request.body()
-    return await run_in_threadpool(probabilities_response, body, request.app.state.predictor)
+    return await run_in_threadpool(probabilities_response, body, request.app.state, started)
 
 
-def probabilities_response(body: bytes, predictor) -> Response:
+def probabilities_response(body: bytes, state, started: float) -> Response:
     images = parse_images(body)
     try:
-        probabilities = predictor.predict_proba(images)
+        if state.log is None:
+            probabilities = state.predictor.predict_proba(images)
+        else:  # the log keeps the not-a-digit verdict too; the answer stays the tutorial's
+            probabilities, scores = state.predictor.outputs(images)
     except ValueError as error:  # NaN, infinity, or values outside 0-255
         raise HTTPException(422, str(error)) from None
     body = orjson.dumps(probabilities, option=orjson.OPT_SERIALIZE_NUMPY)
+    if state.log is not None:
+        state.log.record("api", state.predictor.fingerprint, images, probabilities, scores >= state.predictor.digit_threshold, time.perf_counter() - started)
     # counted after the response has gone, off the request's path
     return Response(body, media_type="application/json", background=BackgroundTask(telemetry.count_answers, probabilities))
 
@@ -244,11 +255,14 @@ def predict_image(
     The picture is brought to MNIST's form first; each digit comes with the 28x28 image the model saw and whether
     it looks like a digit at all.
     """
+    started = time.perf_counter()
     try:
         images = reading.mnist_images(read_image(file.file.read(), file.filename), number, request.app.state.predictor)
     except ValueError as error:  # not an image, or no digit in it; both messages say what is expected
         raise HTTPException(422, str(error)) from None
     found = reading.read(request.app.state.predictor, images)
+    if request.app.state.log is not None:
+        request.app.state.log.record("api_image", request.app.state.predictor.fingerprint, found.images, found.probabilities, found.is_digit, time.perf_counter() - started)
     telemetry.count_answers(found.probabilities)
     telemetry.REFUSED.inc(int((~found.is_digit).sum()))
     digits = [

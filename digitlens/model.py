@@ -4,6 +4,7 @@ The saved model takes raw pixels 0-255 shaped (N, 28, 28) and scales them itself
 so training and serving cannot disagree about normalisation.
 """
 
+import hashlib
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ EMBEDDING_LAYER = "embedding"
 DIGIT_OUTPUT = "digit"  # the detector's sigmoid: how much the image looks like any digit at all (outlier exposure)
 DEFAULT_DIGIT_THRESHOLD = 0.5  # used when the metrics card names none
 BATCH_CHUNK = 128  # batch size of the fast interpreter; measured fastest on 2 cores (bench/predictor.py)
+FINGERPRINT_LENGTH = 12  # hex digits of the fast model's SHA-256: enough to tell versions apart
 BOTH, PROBABILITIES, DIGIT_SCORE, PIXELS = "both", "probabilities", "digit_score", "pixels"  # the fast twin's signatures and tensors
 VERSIONS_DIR = MODEL_DIR / "versions"  # fine-tuned models (train --with-feedback), one folder each, named by UTC time
 
@@ -183,6 +185,7 @@ class Predictor:
 
         self.keras_path = keras_path
         self.digit_threshold = digit_threshold
+        self.fingerprint = hashlib.sha256(fast_model).hexdigest()[:FINGERPRINT_LENGTH]  # names the model in the prediction log
         # by batch size: one image on one thread, chunks of BATCH_CHUNK on two; each with both signatures
         self._interpreters = {size: Interpreter(model_content=fast_model, num_threads=threads) for size, threads in ((1, 1), (BATCH_CHUNK, 2))}
         self._runners = {

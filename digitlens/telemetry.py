@@ -20,6 +20,8 @@ REQUESTS = Counter("digitlens_requests", "HTTP requests answered, by endpoint an
 LATENCY = Histogram("digitlens_request_seconds", "Time from request to response, by endpoint", ["endpoint"], buckets=LATENCY_BUCKETS)
 ANSWERS = Counter("digitlens_answers", "Images answered, by the digit predicted", ["digit"])
 REFUSED = Counter("digitlens_not_a_digit", "Uploaded images (or digits of a number) answered as not a digit")
+LOGGED = Counter("digitlens_logged_predictions", "Predictions written to the prediction log")
+LOG_DROPPED = Counter("digitlens_log_dropped_predictions", "Predictions the log could not write (database down or too slow)")
 MODEL = Gauge("digitlens_model_info", "The model served: 1, labelled with its file and training time", ["model", "version"], multiprocess_mode="liveall")
 
 

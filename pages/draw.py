@@ -1,5 +1,7 @@
 """Draw a digit or a number, or upload a picture of one, and see what the model reads after every stroke."""
 
+import time
+
 import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
@@ -56,6 +58,7 @@ with canvas_area:
     st.slider("Pen width (px)", min_value=8, max_value=32, value=DEFAULT_PEN_WIDTH, width=CANVAS_SIDE, key="pen_width")
 
 with result_area:
+    started = time.perf_counter()
     images = drawn_images(canvas, number)
     if images is None:
         st.info(NUMBER_HINT if number else HINT, icon=":material/gesture:")
@@ -63,7 +66,10 @@ with result_area:
             ui.show_empty_prediction(key="drawing")
     else:
         found = reading.read(ui.get_predictor(), images)
+        latency = time.perf_counter() - started
         ui.show_reading(found, number, key="drawing", hint=DRAWING_HINT[mode])
+        if not number:
+            ui.ask_feedback(found, "draw", key="drawing")
     # shown on an empty canvas too (greyed), so that it stays on from one drawing to the next
     why = not number and st.toggle("Why this prediction?", key="drawing_why", disabled=images is None, help="Which strokes pushed the model to its answer")
     if why and images is not None:
@@ -79,8 +85,18 @@ st.divider()
 st.subheader("Or upload a picture of a number" if number else "Or upload a picture of a digit")
 # one label in both modes: the same upload stays and is read again when the mode changes
 upload = st.file_uploader("A PNG or JPEG photo or scan", type=["png", "jpg", "jpeg"])
-if upload is not None and (images := ui.uploaded_images(upload, number)) is not None:
+upload_started = time.perf_counter()
+if upload is not None and (upload_images := ui.uploaded_images(upload, number)) is not None:
+    uploaded = reading.read(ui.get_predictor(), upload_images)
+    upload_latency = time.perf_counter() - upload_started
     upload_area, upload_result_area = (st.container(), st.container()) if number else st.columns([1, 2], gap="large")
     upload_area.image(upload, caption=ui.literal(upload.name), width=NUMBER_CANVAS_WIDTH if number else CANVAS_SIDE)
     with upload_result_area:
-        ui.show_reading(reading.read(ui.get_predictor(), images), number, key="upload", hint=UPLOAD_HINT[mode])
+        ui.show_reading(uploaded, number, key="upload", hint=UPLOAD_HINT[mode])
+        if not number:
+            ui.ask_feedback(uploaded, "upload", key="upload")
+    ui.log_served("upload", uploaded, upload_latency, key="upload")
+
+# last, so that opening the database never delays the prediction on screen
+if images is not None:
+    ui.log_served("draw", found, latency, key="drawing")

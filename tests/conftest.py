@@ -50,3 +50,13 @@ def database_url(request, tmp_path):
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """The pages' store, a fresh SQLite file per test (a page opens it through DIGITLENS_DATABASE_URL)."""
+    from digitlens.store import Store
+
+    url = f"sqlite:///{tmp_path / 'digitlens.db'}"
+    monkeypatch.setenv("DIGITLENS_DATABASE_URL", url)
+    return Store(url)

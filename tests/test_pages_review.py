@@ -4,24 +4,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest import TIMEOUT, open_page
 from digitlens import ROOT, analysis, crossval, data
-from digitlens.store import Store
-
-TIMEOUT = 120
 
 
 def shown_image(app: AppTest) -> str:
     return next(md.value for md in app.markdown if md.value.startswith("**#"))
-
-
-def open_page(page: str, **query) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
-    app.run()
-    app.query_params.update(query)
-    app.switch_page(page).run()
-    assert not app.exception, app.exception
-    assert not app.error, [error.value for error in app.error]
-    return app
 
 
 PUBLISHED_TEST_LABEL_ERRORS = [947, 1621, 1901, 2462, 2597, 3558, 5937, 6651, 6783, 9729]  # labelerrors.com, MTurk majority
@@ -38,14 +26,6 @@ def test_the_shipped_ranking_puts_8_of_the_10_published_test_label_errors_in_its
     top = set(rankings["test"].index[:50])
     assert len(top & set(PUBLISHED_TEST_LABEL_ERRORS)) >= 8
     assert rankings["test"]["disputed"].head(50).all()  # and the top 50 are all disputed: the page shows them
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    """The pages' store, a fresh SQLite file per test (the page opens it through DIGITLENS_DATABASE_URL)."""
-    url = f"sqlite:///{tmp_path / 'reviews.db'}"
-    monkeypatch.setenv("DIGITLENS_DATABASE_URL", url)
-    return Store(url)
 
 
 def test_suspicious_page_shows_only_disputed_labels_of_either_split(rankings, store):

@@ -107,7 +107,7 @@ def test_sqlite_runs_in_wal_mode_at_the_newest_migration(tmp_path):
     Store(store.url)  # opening again migrates nothing and breaks nothing
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
 
 
 def test_the_database_comes_from_the_environment(monkeypatch, tmp_path):

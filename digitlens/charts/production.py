@@ -1,0 +1,116 @@
+"""Plotly figures of the Monitoring page: the prediction log over time, and recent inputs beside MNIST's test set.
+
+Bars carry what they stand for in customdata (a time bucket and source, a digit, a confidence bin), so a click on
+one tells the page which inputs to show.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from digitlens.charts import ACCENT, CORRECT, MUTED, TITLE_SIZE, _digit_axis, _layout
+from digitlens.production import FEATURES, SOURCE_NAMES
+
+SOURCE_COLOURS = {"api": "#2e86ab", "api_image": "#86bbd8", "draw": "#e4572e", "upload": "#f3a712"}
+CONFIDENCE_BIN = 0.05
+HEIGHT = 360
+FEATURE_BINS = 30
+
+
+def traffic(counts: pd.DataFrame, bucket_label: str) -> go.Figure:
+    """Predictions served per time bucket, stacked by source; customdata: the bucket's start and the source."""
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=rows["time"], y=rows["predictions"], name=SOURCE_NAMES.get(source, source),
+                marker_color=SOURCE_COLOURS.get(source, MUTED),
+                customdata=np.stack([rows["time"].astype(str), [source] * len(rows)], axis=1),
+                hovertemplate="%{x}: %{y:,} predictions<extra>%{fullData.name}</extra>",
+            )
+            for source, rows in counts.groupby("source")
+        ]
+    )
+    figure.update_layout(barmode="stack", legend={"title": {"text": "Source"}})
+    return _layout(figure, f"Predictions served, per {bucket_label}", "Time (UTC)", "Predictions", HEIGHT)
+
+
+def latency(percentiles: pd.DataFrame, bucket_label: str) -> go.Figure:
+    """Median, 95th and 99th percentile request latency per time bucket."""
+    figure = go.Figure(
+        [
+            go.Scatter(x=percentiles["time"], y=percentiles[column], name=name, mode="lines+markers", line={"color": colour})
+            for column, name, colour in [("p50", "median", CORRECT), ("p95", "95th percentile", MUTED), ("p99", "99th percentile", ACCENT)]
+        ]
+    )
+    figure.update_layout(legend={"title": {"text": "Requests"}})
+    figure.update_yaxes(rangemode="tozero")
+    return _layout(figure, f"Request latency, per {bucket_label}", "Time (UTC)", "Latency (ms)", HEIGHT)
+
+
+def answer_mix(mix: pd.DataFrame) -> go.Figure:
+    """Share of each answer, recent inputs beside MNIST's test set; customdata: the digit."""
+    figure = go.Figure(
+        [
+            go.Bar(x=mix["digit"], y=mix["recent"], name="recent inputs", marker_color=ACCENT, customdata=mix["digit"],
+                   hovertemplate="%{x}: %{y:.1%} of recent answers<extra></extra>"),
+            go.Bar(x=mix["digit"], y=mix["mnist_test"], name="MNIST test set", marker_color=MUTED, customdata=mix["digit"],
+                   hovertemplate="%{x}: %{y:.1%} of test answers<extra></extra>"),
+        ]
+    )
+    figure.update_layout(barmode="group", legend={"title": {"text": "Answers to"}})
+    figure.update_yaxes(tickformat=".0%")
+    _digit_axis(figure)
+    return _layout(figure, "Which digits the model answers", "Digit answered", "Share of answers", HEIGHT)
+
+
+def confidence(recent: np.ndarray, test: np.ndarray) -> go.Figure:
+    """Top probability of recent answers beside the test set's, each as a share of its own; customdata: the bin's start."""
+    edges = np.arange(0, 1 + CONFIDENCE_BIN, CONFIDENCE_BIN)
+    starts = edges[:-1]
+    shares = lambda values: np.histogram(np.clip(values, 0, 1 - 1e-9), edges)[0] / max(len(values), 1)  # noqa: E731
+    figure = go.Figure(
+        [
+            go.Bar(x=starts + CONFIDENCE_BIN / 2, y=shares(values), width=CONFIDENCE_BIN, name=name, marker_color=colour,
+                   opacity=0.75, customdata=starts, hovertemplate="%{customdata:.0%} to %{x:.0%}+: %{y:.1%}<extra>" + name + "</extra>")
+            for values, name, colour in [(test, "MNIST test set", MUTED), (recent, "recent inputs", ACCENT)]
+        ]
+    )
+    figure.update_layout(barmode="overlay", legend={"title": {"text": "Answers to"}, "x": 0.02, "y": 0.98})
+    figure.update_xaxes(range=[0, 1], tickformat=".0%", dtick=0.1)
+    figure.update_yaxes(tickformat=".0%")
+    return _layout(figure, "How sure the model is", "Probability of the answer", "Share of answers", HEIGHT)
+
+
+def refused(shares: pd.DataFrame, bucket_label: str) -> go.Figure:
+    """Share of inputs answered "not a digit" per time bucket; customdata: the bucket's start."""
+    figure = go.Figure(
+        go.Bar(x=shares["time"], y=shares["refused"], marker_color=ACCENT, customdata=shares["time"].astype(str),
+               text=[f"of {count:,}" for count in shares["predictions"]],
+               hovertemplate="%{x}: %{y:.1%} refused, %{text}<extra></extra>")
+    )
+    figure.update_traces(textposition="none")
+    figure.update_yaxes(tickformat=".0%", rangemode="tozero")
+    return _layout(figure, f'Share answered "not a digit", per {bucket_label}', "Time (UTC)", "Share refused", HEIGHT)
+
+
+def feature_histograms(recent: pd.DataFrame, reference: pd.DataFrame) -> go.Figure:
+    """Each input property's distribution, recent inputs over MNIST's test set, as shares of each."""
+    names = list(FEATURES)
+    figure = make_subplots(rows=1, cols=len(names), subplot_titles=[FEATURES[name][0] for name in names])
+    for column, name in enumerate(names, start=1):
+        values = np.concatenate([reference[name].dropna(), recent[name].dropna()])
+        edges = np.histogram_bin_edges(values, FEATURE_BINS)
+        for frame, label, colour in [(reference, "MNIST test set", MUTED), (recent, "recent inputs", ACCENT)]:
+            counts, _ = np.histogram(frame[name].dropna(), edges)
+            figure.add_bar(x=(edges[:-1] + edges[1:]) / 2, y=counts / max(counts.sum(), 1), width=np.diff(edges), name=label,
+                           marker_color=colour, opacity=0.7, showlegend=column == 1, legendgroup=label, row=1, col=column)
+    figure.update_layout(barmode="overlay", legend={"title": {"text": "Inputs"}})
+    figure.update_yaxes(tickformat=".0%")
+    figure.update_annotations(font_size=TITLE_SIZE - 4)
+    figure = _layout(figure, "Recent inputs beside MNIST", "", "Share of inputs", HEIGHT)
+    figure.update_layout(margin={"t": 90})
+    return figure
+

@@ -1,0 +1,126 @@
+"""The model in production: what the API and the dashboard served, how fast, and whether the inputs still look like MNIST."""
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from digitlens import production
+from digitlens.charts import production as charts
+
+GALLERY_LIMIT = 48
+SHOWN_LIMIT = 20_000  # newest predictions of the window read from the log
+BUCKET_NAMES = {"1min": "minute", "15min": "15 minutes", "3h": "3 hours", "12h": "12 hours"}
+
+
+def remember(chart: str) -> None:
+    """Keep the clicked bar's meaning: later reruns (other widgets) must not lose which inputs are shown."""
+    points = st.session_state[chart].selection.points
+    st.session_state.monitoring_selected = (chart, points[-1]["customdata"]) if points else None
+
+
+def selected_rows(table: pd.DataFrame, bucket: str) -> tuple[pd.Series, str] | None:
+    """The clicked bar's inputs as a mask of the table, and what they are, or None before a click."""
+    chosen = st.session_state.get("monitoring_selected")
+    if chosen is None:
+        return None
+    chart, value = chosen
+    if chart in ("monitoring_traffic", "monitoring_refused"):
+        start = pd.Timestamp(value[0] if chart == "monitoring_traffic" else value)
+        mask = (table["time"] >= start) & (table["time"] < start + pd.Timedelta(bucket))
+        if chart == "monitoring_traffic":
+            mask &= table["source"] == value[1]
+            return mask, f"{production.SOURCE_NAMES.get(value[1], value[1])} from {start:%Y-%m-%d %H:%M} UTC"
+        return mask & (table["is_digit"] == False), f'answered "not a digit" from {start:%Y-%m-%d %H:%M} UTC'  # noqa: E712
+    if chart == "monitoring_answers":
+        return table["answer"] == int(value), f"answered {int(value)}"
+    low = float(value)
+    return table["confidence"].between(low, low + charts.CONFIDENCE_BIN, inclusive="left"), f"answered with {low:.0%} to {low + charts.CONFIDENCE_BIN:.0%} confidence"
+
+
+st.title("Monitoring")
+st.caption(
+    "Every prediction the API and this dashboard serve is logged with its 28x28 input (unless DIGITLENS_LOG_PREDICTIONS=0). "
+    "Here: how many, how fast, what the model answered and how sure it was, beside the MNIST test set, and whether the "
+    "inputs still look like MNIST. Click a bar to see the inputs behind it."
+)
+window_column, source_column = st.columns([1, 2])
+window = window_column.selectbox("Window", list(production.WINDOWS), index=1, key="monitoring_window")
+bucket = production.WINDOWS[window][1]
+logged = ui.get_store().predictions(since=production.window_start(window), limit=SHOWN_LIMIT)
+table = logged.table
+sources = source_column.pills(
+    "Sources", sorted(table["source"].unique()), selection_mode="multi", default=sorted(table["source"].unique()),
+    format_func=lambda source: production.SOURCE_NAMES.get(source, source), key=f"monitoring_sources_{window}",
+)
+keep = table["source"].isin(sources).to_numpy()
+table, images, probabilities = table[keep].reset_index(drop=True), logged.images[keep], logged.probabilities[keep]
+if table.empty:
+    st.info(
+        f"No predictions logged in the {window.lower()}. Draw on the Draw page or send images to the API's /predict; "
+        "they appear here within a second.", icon=":material/monitoring:",
+    )
+    st.stop()
+
+served = production.requests(table)
+judged = table["is_digit"].dropna().astype(bool)
+recent_features = production.input_features(images)
+drift = production.feature_drift(recent_features, ui.get_test_features())
+far = None
+if st.toggle("Also compare the inputs with MNIST as the model sees them (its embeddings; loads TensorFlow, about 10 s)", key="monitoring_embeddings"):
+    far, far_limit = ui.far_from_mnist(images)
+unlike, verdict = production.drift_verdict(drift, len(table), None if far is None else float(far.mean()))
+count_column, latency_column, tail_column, refused_column = st.columns(4)
+count_column.metric("Predictions", f"{len(table):,}", help=f"in {len(served):,} requests" + (" (the newest shown)" if len(logged.table) == SHOWN_LIMIT else ""))
+latency_column.metric("Median latency", f"{served['latency_ms'].median():.1f} ms", help="Per request: input to answer, inside the server")
+tail_column.metric("99th percentile latency", f"{served['latency_ms'].quantile(0.99):.1f} ms")
+refused_column.metric("Refused as not a digit", f"{1 - judged.mean():.1%}" if len(judged) else "n/a", help=f"of {len(judged):,} inputs with a verdict")
+if unlike is None:
+    st.info(verdict, icon=":material/hourglass_empty:")
+elif unlike:
+    st.warning(f"**Drift.** {verdict}", icon=":material/warning:")
+else:
+    st.success(verdict, icon=":material/check_circle:")
+
+bucket_label = BUCKET_NAMES[bucket]
+traffic_column, latency_chart_column = st.columns(2)
+traffic_column.plotly_chart(charts.traffic(production.traffic(table, bucket), bucket_label), on_select=lambda: remember("monitoring_traffic"),
+                            selection_mode="points", key="monitoring_traffic")
+latency_chart_column.plotly_chart(charts.latency(production.latency_percentiles(table, bucket), bucket_label), key="monitoring_latency")
+_, test_predictions = ui.get_test_predictions()
+answers_column, confidence_column = st.columns(2)
+answers_column.plotly_chart(charts.answer_mix(production.answer_mix(table["answer"], test_predictions["predicted"])),
+                            on_select=lambda: remember("monitoring_answers"), selection_mode="points", key="monitoring_answers")
+confidence_column.plotly_chart(charts.confidence(table["confidence"].to_numpy(), test_predictions["confidence"].to_numpy()),
+                               on_select=lambda: remember("monitoring_confidence"), selection_mode="points", key="monitoring_confidence")
+
+selection = selected_rows(table, bucket)
+if selection is None:
+    st.info("Click a bar of the charts above to see the inputs behind it.", icon=":material/touch_app:")
+else:
+    mask, described = selection
+    shown = table[mask.to_numpy()].iloc[::-1]  # newest first
+    count = len(shown)
+    st.subheader(f"{count:,} {'input' if count == 1 else 'inputs'} {described}")
+    shown = shown.head(GALLERY_LIMIT)
+    answers = [f"{row.answer}" if row.is_digit is not False else f"not a digit ({row.answer}?)" for row in shown.itertuples()]
+    ui.image_gallery(images[shown.index], [f"{answer} · {row.confidence:.0%} · {row.time:%H:%M:%S}" for answer, row in zip(answers, shown.itertuples())])
+    st.caption("Under each input: the answer · its probability · the time (UTC)" + (f"; the newest {GALLERY_LIMIT} of {count:,}." if count > GALLERY_LIMIT else "."))
+
+st.subheader("Do the inputs still look like MNIST?")
+refused_share = production.refused_share(table, bucket)
+drift_column, refused_chart_column = st.columns(2)
+with drift_column:
+    st.dataframe(
+        drift.drop(columns="change").rename(columns=ui.heading).style.format({"Recent": "{:.2f}", "MNIST test": "{:.2f}", "Shift": "{:+.1f} sd"}),
+        hide_index=True,
+    )
+    st.caption(f"Shift: how far the recent mean moved, in standard deviations of the MNIST test set; beyond ±{production.SHIFT_LIMIT} it is flagged.")
+if not refused_share.empty:
+    refused_chart_column.plotly_chart(charts.refused(refused_share, bucket_label), on_select=lambda: remember("monitoring_refused"),
+                                      selection_mode="points", key="monitoring_refused")
+st.plotly_chart(charts.feature_histograms(recent_features, ui.get_test_features()), key="monitoring_features")
+if far is not None:
+    st.caption(
+        f"Embeddings: {far.mean():.1%} of the recent inputs are farther from every MNIST test image than 99% of MNIST's "
+        f"own training images are (distance {far_limit:.1f} in the model's 128-number embedding); on MNIST itself, 1%."
+    )

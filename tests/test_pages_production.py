@@ -1,0 +1,111 @@
+"""The production loop's pages run headless by AppTest: feedback on the Draw page, the Collected and Monitoring pages."""
+
+import time
+
+import numpy as np
+import pytest
+from datetime import datetime, timezone
+from scipy import ndimage
+
+from apptest import chart_spec, open_page
+from digitlens import strokes
+from digitlens.store import Served
+from shapes import png
+
+
+def upload_a_seven(app):
+    app.file_uploader[0].upload("seven.png", png(strokes.draw(7, rgba=False, dark_on_light=True)), "image/png")
+    app.run()
+    assert not app.exception, app.exception
+    assert app.metric[0].value == "7"
+
+
+def logged(store, count: int, timeout: float = 5) -> int:
+    """The log's row count once it reaches count (it is written in the background), or what it is after timeout."""
+    deadline = time.monotonic() + timeout
+    while (found := store.count_predictions()) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
+def test_an_upload_is_logged_once_with_its_verdict_and_a_yes_is_saved_as_feedback(store):
+    app = open_page("pages/draw.py")
+    upload_a_seven(app)
+    app.button(key=next(button.key for button in app.button if button.key.endswith("_right"))).click().run()
+    assert "Thanks, saved: it is a 7" in app.success[0].value
+    (entry,) = store.feedback().table.itertuples()
+    assert (entry.source, entry.answer, entry.verdict, entry.label) == ("upload", 7, "right", 7)
+    app.slider(key="pen_width").set_value(20).run()  # another widget: the same upload, shown again, is not logged again
+    assert logged(store, 1) == 1
+    row = store.predictions().table.iloc[0]
+    assert (row["source"], row["answer"], row["is_digit"]) == ("upload", 7, True) and row["latency_ms"] > 0
+
+
+@pytest.mark.parametrize("answer, verdict, label", [("No, it was a", "wrong", 1), ("Not a digit", "not_a_digit", None)])
+def test_feedback_takes_another_digit_or_not_a_digit(store, answer, verdict, label):
+    app = open_page("pages/draw.py")
+    upload_a_seven(app)
+    if verdict == "wrong":
+        next(pills for pills in app.get("button_group") if pills.label == answer).set_value(label).run()
+    else:
+        app.button(key=next(button.key for button in app.button if button.key.endswith("_not_a_digit"))).click().run()
+    assert app.success and "Thanks, saved" in app.success[0].value
+    (entry,) = store.feedback().table.itertuples()
+    assert (entry.verdict, entry.label, entry.answer) == (verdict, label, 7)
+
+
+@pytest.fixture
+def feedback(store, test_set):
+    images, labels = test_set
+    for index in range(12):
+        probabilities = np.eye(10)[(labels[index] + (index % 3 == 0)) % 10]  # every third answered wrong
+        verdict = "wrong" if index % 3 == 0 else "right"
+        store.save_feedback(images[index], probabilities, verdict, int(labels[index]) if verdict == "wrong" else None)
+    store.save_feedback(np.zeros((28, 28)), np.eye(10)[1], "not_a_digit", source="upload")
+    return store
+
+
+def test_collected_page_lists_feedback_and_filters_it(feedback):
+    app = open_page("pages/collected.py")
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics == {"Feedback": "13", "The model was right": "62%", "Corrected digits": "4", "Not a digit": "1"}
+    assert len(app.get("image")) == 13
+    next(pills for pills in app.get("button_group") if pills.label == "Answer").set_value(["wrong"]).run()
+    assert {metric.label: metric.value for metric in app.metric}["Feedback"] == "4"
+    assert all("it was" in caption.value for caption in app.caption if caption.value.startswith("model "))
+
+
+def test_collected_page_without_feedback_says_how_to_give_some(store):
+    app = open_page("pages/collected.py")
+    assert "No feedback yet" in app.info[0].value
+
+
+def serve(store, images, predictor, source="api"):
+    probabilities, scores = predictor.outputs(images)
+    store.save_predictions([Served(datetime.now(timezone.utc), source, images, probabilities, scores >= 0.5, 4.0, predictor.fingerprint)])
+
+
+def test_monitoring_page_finds_mnist_like_traffic_like_mnist(store, test_set, predictor):
+    serve(store, test_set[0][:300], predictor)
+    app = open_page("pages/monitoring.py")
+    assert {metric.label: metric.value for metric in app.metric}["Predictions"] == "300"
+    assert "look like MNIST" in app.success[0].value
+    assert {chart.key for chart in app.get("plotly_chart")} >= {"monitoring_traffic", "monitoring_latency", "monitoring_answers", "monitoring_confidence"}
+    assert chart_spec(app, "monitoring_traffic")["layout"]["yaxis"]["title"]["text"] == "Predictions"
+
+
+def test_monitoring_page_flags_thick_strokes_in_plain_words_and_opens_the_inputs_behind_a_bar(store, test_set, predictor):
+    thick = np.stack([ndimage.grey_dilation(image, size=3) for image in test_set[0][:200]])
+    serve(store, thick, predictor, source="draw")
+    app = open_page("pages/monitoring.py")
+    assert "look unlike MNIST" in app.warning[0].value and "thicker strokes" in app.warning[0].value
+    app.session_state["monitoring_selected"] = ("monitoring_answers", 1)  # what a click on the bar of answer 1 keeps
+    app.run()
+    ones = int((predictor.predict(thick) == 1).sum())
+    assert any(header.value.startswith(f"{ones} input") and "answered 1" in header.value for header in app.subheader)
+    assert len(app.get("image")) == min(ones, 48)
+
+
+def test_monitoring_page_without_predictions_says_where_they_come_from(store):
+    app = open_page("pages/monitoring.py")
+    assert "No predictions logged" in app.info[0].value
