@@ -3,7 +3,7 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY requirements.txt .
 # Serving runs the LiteRT model: TensorFlow (~1.5 GB), the dashboard's packages and the review store's are left out.
-RUN grep -v -E "^(tensorflow|streamlit|plotly|pandas|umap-learn|sqlalchemy|alembic|psycopg)" requirements.txt > api-requirements.txt \
+RUN grep -v -E "^(tensorflow|streamlit|plotly|pandas|umap-learn)" requirements.txt > api-requirements.txt \
     && pip install --no-cache-dir -r api-requirements.txt
 COPY digitlens digitlens
 COPY model model

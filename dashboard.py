@@ -25,9 +25,10 @@ page = st.navigation(
 )
 
 with st.sidebar, ui.errors_as_messages():
-    switch = not ui.API_URL and all(path.exists() for path in ui.MODELS.values())
+    choices = ui.model_choices()
+    switch = not ui.API_URL and len(choices) > 1
     if switch:
-        st.selectbox("Model", list(ui.MODELS), key="model", help="The model every page predicts with; Compare models puts them side by side")
+        st.selectbox("Model", list(choices), key="model", help="The model every page predicts with; Compare models puts ours beside the tutorial's")
     metrics = ui.get_metrics()
     if metrics is None:
         st.warning("No model metrics yet: train the model with `python -m digitlens train`.")

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,7 +17,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from digitlens import IMAGE_SIDE, MLP_PATH, MODEL_PATH, NUM_CLASSES, charts, data, reading, saliency
 from digitlens.client import RemotePredictor
-from digitlens.model import Predictor, metrics_card
+from digitlens.model import Predictor, metrics_card, versions
 from digitlens.preprocess import ImageError, NoInkError, read_image
 
 if TYPE_CHECKING:
@@ -57,10 +58,16 @@ if PagesManager.uses_pages_directory:
     st.rerun()
 
 
+def model_choices() -> dict[str, Path]:
+    """The sidebar's models that exist: ours, the tutorial's, and each version fine-tuned on feedback, newest first."""
+    fine_tuned = {f"Fine-tuned on feedback, {path.parent.name}": path for path in versions()}
+    return {name: path for name, path in {**MODELS, **fine_tuned}.items() if path.exists()}
+
+
 def chosen_model() -> str:
-    """The path of the model picked in the sidebar: ours unless the tutorial's was chosen (and exists)."""
-    path = MODELS.get(st.session_state.get("model"), MODEL_PATH)
-    return str(path if path.exists() and not API_URL else MODEL_PATH)
+    """The path of the model picked in the sidebar: ours unless another was chosen (and exists)."""
+    path = model_choices().get(st.session_state.get("model"), MODEL_PATH)
+    return str(MODEL_PATH if API_URL else path)
 
 
 def get_predictor() -> Predictor | RemotePredictor:

@@ -13,11 +13,11 @@ import pandas as pd
 
 from digitlens import IMAGE_SIDE, NUM_CLASSES
 
-WINDOWS = {  # the page's choice: how far back, and the width of one bar of traffic
-    "Last hour": (timedelta(hours=1), "1min"),
-    "Last 24 hours": (timedelta(days=1), "15min"),
-    "Last 7 days": (timedelta(days=7), "3h"),
-    "Last 30 days": (timedelta(days=30), "12h"),
+WINDOWS = {  # the page's choice: how far back, and the width of one bar of traffic (30 to 48 bars: wide enough to click)
+    "Last hour": (timedelta(hours=1), "2min"),
+    "Last 24 hours": (timedelta(days=1), "30min"),
+    "Last 7 days": (timedelta(days=7), "6h"),
+    "Last 30 days": (timedelta(days=30), "1D"),
 }
 INK = 128  # a pixel at least this bright is ink
 FEATURES = {  # column: how the page names it, and how a sentence says it is higher or lower than MNIST's

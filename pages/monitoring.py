@@ -9,7 +9,7 @@ from digitlens.charts import production as charts
 
 GALLERY_LIMIT = 48
 SHOWN_LIMIT = 20_000  # newest predictions of the window read from the log
-BUCKET_NAMES = {"1min": "minute", "15min": "15 minutes", "3h": "3 hours", "12h": "12 hours"}
+BUCKET_NAMES = {"2min": "2 minutes", "30min": "30 minutes", "6h": "6 hours", "1D": "day"}
 
 
 def remember(chart: str) -> None:
@@ -27,10 +27,10 @@ def selected_rows(table: pd.DataFrame, bucket: str) -> tuple[pd.Series, str] | N
     if chart in ("monitoring_traffic", "monitoring_refused"):
         start = pd.Timestamp(value[0] if chart == "monitoring_traffic" else value)
         mask = (table["time"] >= start) & (table["time"] < start + pd.Timedelta(bucket))
+        during = f"{start:%Y-%m-%d, %H:%M} to {start + pd.Timedelta(bucket):%H:%M} UTC"
         if chart == "monitoring_traffic":
-            mask &= table["source"] == value[1]
-            return mask, f"{production.SOURCE_NAMES.get(value[1], value[1])} from {start:%Y-%m-%d %H:%M} UTC"
-        return mask & (table["is_digit"] == False), f'answered "not a digit" from {start:%Y-%m-%d %H:%M} UTC'  # noqa: E712
+            return mask & (table["source"] == value[1]), f"from {production.SOURCE_NAMES.get(value[1], value[1]).lower()}, {during}"
+        return mask & (table["is_digit"] == False), f'answered "not a digit", {during}'  # noqa: E712
     if chart == "monitoring_answers":
         return table["answer"] == int(value), f"answered {int(value)}"
     low = float(value)
@@ -46,7 +46,8 @@ st.caption(
 window_column, source_column = st.columns([1, 2])
 window = window_column.selectbox("Window", list(production.WINDOWS), index=1, key="monitoring_window")
 bucket = production.WINDOWS[window][1]
-logged = ui.get_store().predictions(since=production.window_start(window), limit=SHOWN_LIMIT)
+span = production.window_start(window), pd.Timestamp.now(tz="UTC")
+logged = ui.get_store().predictions(since=span[0], limit=SHOWN_LIMIT)
 table = logged.table
 sources = source_column.pills(
     "Sources", sorted(table["source"].unique()), selection_mode="multi", default=sorted(table["source"].unique()),
@@ -82,10 +83,15 @@ else:
     st.success(verdict, icon=":material/check_circle:")
 
 bucket_label = BUCKET_NAMES[bucket]
-traffic_column, latency_chart_column = st.columns(2)
-traffic_column.plotly_chart(charts.traffic(production.traffic(table, bucket), bucket_label), on_select=lambda: remember("monitoring_traffic"),
-                            selection_mode="points", key="monitoring_traffic")
-latency_chart_column.plotly_chart(charts.latency(production.latency_percentiles(table, bucket), bucket_label), key="monitoring_latency")
+# the whole width for traffic over time: its bars are wide enough to click
+st.plotly_chart(charts.traffic(production.traffic(table, bucket), span, bucket, bucket_label), on_select=lambda: remember("monitoring_traffic"),
+                selection_mode="points", key="monitoring_traffic")
+latency_column, refused_chart_column = st.columns(2)
+latency_column.plotly_chart(charts.latency(production.latency_percentiles(table, bucket), span, bucket, bucket_label), key="monitoring_latency")
+refused_share = production.refused_share(table, bucket)
+if not refused_share.empty:
+    refused_chart_column.plotly_chart(charts.refused(refused_share, span, bucket, bucket_label), on_select=lambda: remember("monitoring_refused"),
+                                      selection_mode="points", key="monitoring_refused")
 _, test_predictions = ui.get_test_predictions()
 answers_column, confidence_column = st.columns(2)
 answers_column.plotly_chart(charts.answer_mix(production.answer_mix(table["answer"], test_predictions["predicted"])),
@@ -107,17 +113,12 @@ else:
     st.caption("Under each input: the answer · its probability · the time (UTC)" + (f"; the newest {GALLERY_LIMIT} of {count:,}." if count > GALLERY_LIMIT else "."))
 
 st.subheader("Do the inputs still look like MNIST?")
-refused_share = production.refused_share(table, bucket)
-drift_column, refused_chart_column = st.columns(2)
-with drift_column:
-    st.dataframe(
-        drift.drop(columns="change").rename(columns=ui.heading).style.format({"Recent": "{:.2f}", "MNIST test": "{:.2f}", "Shift": "{:+.1f} sd"}),
-        hide_index=True,
-    )
-    st.caption(f"Shift: how far the recent mean moved, in standard deviations of the MNIST test set; beyond ±{production.SHIFT_LIMIT} it is flagged.")
-if not refused_share.empty:
-    refused_chart_column.plotly_chart(charts.refused(refused_share, bucket_label), on_select=lambda: remember("monitoring_refused"),
-                                      selection_mode="points", key="monitoring_refused")
+shown_drift = drift.drop(columns=["change"] if unlike is not None else ["change", "unlike_mnist"])  # too few inputs: no flags
+st.dataframe(
+    shown_drift.rename(columns=ui.heading).style.format({"Recent": "{:.2f}", "MNIST test": "{:.2f}", "Shift": "{:+.1f} sd"}),
+    hide_index=True,
+)
+st.caption(f"Shift: how far the recent mean moved, in standard deviations of the MNIST test set; beyond ±{production.SHIFT_LIMIT} it is flagged.")
 st.plotly_chart(charts.feature_histograms(recent_features, ui.get_test_features()), key="monitoring_features")
 if far is not None:
     st.caption(

@@ -18,36 +18,52 @@ SOURCE_COLOURS = {"api": "#2e86ab", "api_image": "#86bbd8", "draw": "#e4572e", "
 CONFIDENCE_BIN = 0.05
 HEIGHT = 360
 FEATURE_BINS = 30
+TOOLBAR_ROOM = 50  # px right of a time chart, where its upright toolbar stands
 
 
-def traffic(counts: pd.DataFrame, bucket_label: str) -> go.Figure:
+def time_axis(figure: go.Figure, span: tuple, bucket: str) -> go.Figure:
+    """The whole window on the time axis (one bucket of traffic alone made Plotly zoom to milliseconds), up to the
+    end of the current bucket, each bar a bucket wide; room on the right for the toolbar, off the newest bar."""
+    start, end = span
+    figure.update_xaxes(range=[pd.Timestamp(start).floor(bucket), pd.Timestamp(end).ceil(bucket)], type="date")
+    figure.update_traces(width=pd.Timedelta(bucket).total_seconds() * 1000, selector={"type": "bar"})
+    figure.update_layout(margin_r=TOOLBAR_ROOM)
+    return figure
+
+
+def middles(times: pd.Series, bucket: str) -> pd.Series:
+    """Where a bar of a bucket starting at each time stands: its middle."""
+    return times + pd.Timedelta(bucket) / 2
+
+
+def traffic(counts: pd.DataFrame, span: tuple, bucket: str, bucket_label: str) -> go.Figure:
     """Predictions served per time bucket, stacked by source; customdata: the bucket's start and the source."""
     figure = go.Figure(
         [
             go.Bar(
-                x=rows["time"], y=rows["predictions"], name=SOURCE_NAMES.get(source, source),
+                x=middles(rows["time"], bucket), y=rows["predictions"], name=SOURCE_NAMES.get(source, source),
                 marker_color=SOURCE_COLOURS.get(source, MUTED),
                 customdata=np.stack([rows["time"].astype(str), [source] * len(rows)], axis=1),
-                hovertemplate="%{x}: %{y:,} predictions<extra>%{fullData.name}</extra>",
+                hovertemplate="from %{customdata[0]}: %{y:,} predictions<extra>%{fullData.name}</extra>",
             )
             for source, rows in counts.groupby("source")
         ]
     )
     figure.update_layout(barmode="stack", legend={"title": {"text": "Source"}})
-    return _layout(figure, f"Predictions served, per {bucket_label}", "Time (UTC)", "Predictions", HEIGHT)
+    return time_axis(_layout(figure, f"Predictions served, per {bucket_label}", "Time (UTC)", "Predictions", HEIGHT), span, bucket)
 
 
-def latency(percentiles: pd.DataFrame, bucket_label: str) -> go.Figure:
+def latency(percentiles: pd.DataFrame, span: tuple, bucket: str, bucket_label: str) -> go.Figure:
     """Median, 95th and 99th percentile request latency per time bucket."""
     figure = go.Figure(
         [
-            go.Scatter(x=percentiles["time"], y=percentiles[column], name=name, mode="lines+markers", line={"color": colour})
+            go.Scatter(x=middles(percentiles["time"], bucket), y=percentiles[column], name=name, mode="lines+markers", line={"color": colour})
             for column, name, colour in [("p50", "median", CORRECT), ("p95", "95th percentile", MUTED), ("p99", "99th percentile", ACCENT)]
         ]
     )
-    figure.update_layout(legend={"title": {"text": "Requests"}})
+    figure.update_layout(legend={"title": {"text": "Requests"}, "x": 0.01, "y": 0.99})  # off the newest points, at the right
     figure.update_yaxes(rangemode="tozero")
-    return _layout(figure, f"Request latency, per {bucket_label}", "Time (UTC)", "Latency (ms)", HEIGHT)
+    return time_axis(_layout(figure, f"Request latency, per {bucket_label}", "Time (UTC)", "Latency (ms)", HEIGHT), span, bucket)
 
 
 def answer_mix(mix: pd.DataFrame) -> go.Figure:
@@ -84,16 +100,17 @@ def confidence(recent: np.ndarray, test: np.ndarray) -> go.Figure:
     return _layout(figure, "How sure the model is", "Probability of the answer", "Share of answers", HEIGHT)
 
 
-def refused(shares: pd.DataFrame, bucket_label: str) -> go.Figure:
+def refused(shares: pd.DataFrame, span: tuple, bucket: str, bucket_label: str) -> go.Figure:
     """Share of inputs answered "not a digit" per time bucket; customdata: the bucket's start."""
     figure = go.Figure(
-        go.Bar(x=shares["time"], y=shares["refused"], marker_color=ACCENT, customdata=shares["time"].astype(str),
+        go.Bar(x=middles(shares["time"], bucket), y=shares["refused"], marker_color=ACCENT, customdata=shares["time"].astype(str),
                text=[f"of {count:,}" for count in shares["predictions"]],
-               hovertemplate="%{x}: %{y:.1%} refused, %{text}<extra></extra>")
+               hovertemplate="from %{customdata}: %{y:.1%} refused, %{text}<extra></extra>")
     )
     figure.update_traces(textposition="none")
     figure.update_yaxes(tickformat=".0%", rangemode="tozero")
-    return _layout(figure, f'Share answered "not a digit", per {bucket_label}', "Time (UTC)", "Share refused", HEIGHT)
+    title = f'Share answered "not a digit", per {bucket_label}'
+    return time_axis(_layout(figure, title, "Time (UTC)", "Share refused", HEIGHT), span, bucket)
 
 
 def feature_histograms(recent: pd.DataFrame, reference: pd.DataFrame) -> go.Figure:

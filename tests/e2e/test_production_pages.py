@@ -1,0 +1,50 @@
+"""Feedback and monitoring in a real browser: draw, say whether it was right, find it on the Collected and
+Monitoring pages, click a bar to see the inputs behind it."""
+
+from dashboard_driver import draw, open_draw_page, prediction, save_screenshot, wait_for_new_prediction
+from playwright.sync_api import expect
+
+RENDER_MS = 90_000
+CHART = ".js-plotly-plot"
+
+
+def click_bar(page, chart_index: int) -> None:
+    """Click the middle of the last bar of a chart, as a person would."""
+    chart = page.locator(CHART).nth(chart_index)
+    chart.scroll_into_view_if_needed()
+    box = chart.locator(".barlayer .point path").last.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def test_a_drawing_marked_wrong_is_saved_and_listed_on_the_collected_page(dashboard_url, page):
+    open_draw_page(page, dashboard_url)
+    draw(page, 3)
+    wait_for_new_prediction(page)
+    answer = prediction(page).inner_text()
+    other = "5" if answer != "5" else "3"
+    form = page.locator(".st-key-drawing_feedback_form")
+    expect(form.get_by_text("Was this right?")).to_be_visible(timeout=RENDER_MS)
+    form.get_by_role("radio", name=other, exact=True).click()  # a pill of "No, it was a"
+    expect(page.get_by_text(f"Thanks, saved: it was a {other}, not a {answer}")).to_be_visible(timeout=RENDER_MS)
+
+    page.goto(f"{dashboard_url}/collected")
+    expect(page.get_by_role("heading", name="Collected feedback")).to_be_visible(timeout=RENDER_MS)
+    expect(page.get_by_text(f"model {answer} · it was {other}").first).to_be_visible(timeout=RENDER_MS)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    save_screenshot(page, "collected")
+
+
+def test_monitoring_shows_the_drawings_served_and_a_bar_opens_its_inputs(dashboard_url, page):
+    open_draw_page(page, dashboard_url)
+    draw(page, 7)
+    wait_for_new_prediction(page)
+    expect(prediction(page)).to_have_text("7")
+    page.goto(f"{dashboard_url}/monitoring")
+    expect(page.get_by_role("heading", name="Monitoring")).to_be_visible(timeout=RENDER_MS)
+    expect(page.locator(CHART)).to_have_count(6, timeout=RENDER_MS)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    click_bar(page, 0)  # predictions served per minute: the newest bar holds the drawings just made
+    expect(page.get_by_role("heading", name="from dashboard drawing")).to_be_visible(timeout=RENDER_MS)
+    expect(page.get_by_test_id("stImage").first).to_be_visible(timeout=RENDER_MS)
+    save_screenshot(page, "monitoring")
