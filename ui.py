@@ -333,6 +333,19 @@ def image_gallery(images: np.ndarray, captions: list[str]) -> None:
                 st.caption(caption)
 
 
+def with_verdicts(table: pd.DataFrame, images: np.ndarray) -> pd.DataFrame:
+    """The log's rows with a not-a-digit verdict wherever the chosen model served them: the API's /predict logs none
+    (its answer needs none), so it is given now, by the same model (same fingerprint), from the logged input."""
+    predictor = get_predictor()
+    missing = (table["is_digit"].isna() & (table["model"] == getattr(predictor, "fingerprint", None))).to_numpy()
+    if not missing.any():
+        return table
+    verdicts = table["is_digit"].tolist()
+    for row, verdict in zip(np.flatnonzero(missing), predictor.is_digit(images[missing]).tolist()):
+        verdicts[row] = verdict
+    return table.assign(is_digit=verdicts)
+
+
 @st.cache_data(show_spinner=False)
 def get_test_features() -> pd.DataFrame:
     """Ink, stroke width and position of the MNIST test images: what recent inputs are compared with."""

@@ -18,21 +18,26 @@ def remember(chart: str) -> None:
     st.session_state.monitoring_selected = (chart, points[-1]["customdata"]) if points else None
 
 
-def selected_rows(table: pd.DataFrame, bucket: str) -> tuple[pd.Series, str] | None:
-    """The clicked bar's inputs as a mask of the table, and what they are, or None before a click."""
+def selected_rows(table: pd.DataFrame, features: pd.DataFrame, bucket: str) -> tuple[pd.Series, str] | None:
+    """The clicked bar's or point's inputs as a mask of the table, and what they are, or None before a click."""
     chosen = st.session_state.get("monitoring_selected")
     if chosen is None:
         return None
     chart, value = chosen
-    if chart in ("monitoring_traffic", "monitoring_refused"):
+    if chart in ("monitoring_traffic", "monitoring_refused", "monitoring_latency"):
         start = pd.Timestamp(value[0] if chart == "monitoring_traffic" else value)
         mask = (table["time"] >= start) & (table["time"] < start + pd.Timedelta(bucket))
         during = f"{start:%Y-%m-%d, %H:%M} to {start + pd.Timedelta(bucket):%H:%M} UTC"
         if chart == "monitoring_traffic":
             return mask & (table["source"] == value[1]), f"from {production.SOURCE_NAMES.get(value[1], value[1]).lower()}, {during}"
-        return mask & (table["is_digit"] == False), f'answered "not a digit", {during}'  # noqa: E712
+        if chart == "monitoring_refused":
+            return mask & (table["is_digit"] == False), f'answered "not a digit", {during}'  # noqa: E712
+        return mask, f"served {during}"
     if chart == "monitoring_answers":
         return table["answer"] == int(value), f"answered {int(value)}"
+    if chart == "monitoring_features":
+        name, low, high = value[0], float(value[1]), float(value[2])
+        return features[name].between(low, high), f"with {production.FEATURES[name][0].lower()} from {low:.2f} to {high:.2f}"
     low = float(value)
     return table["confidence"].between(low, low + charts.CONFIDENCE_BIN, inclusive="left"), f"answered with {low:.0%} to {low + charts.CONFIDENCE_BIN:.0%} confidence"
 
@@ -54,7 +59,7 @@ sources = source_column.pills(
     format_func=lambda source: production.SOURCE_NAMES.get(source, source), key=f"monitoring_sources_{window}",
 )
 keep = table["source"].isin(sources).to_numpy()
-table, images, probabilities = table[keep].reset_index(drop=True), logged.images[keep], logged.probabilities[keep]
+table, images = ui.with_verdicts(table[keep].reset_index(drop=True), logged.images[keep]), logged.images[keep]
 if table.empty:
     st.info(
         f"No predictions logged in the {window.lower()}. Draw on the Draw page or send images to the API's /predict; "
@@ -87,7 +92,8 @@ bucket_label = BUCKET_NAMES[bucket]
 st.plotly_chart(charts.traffic(production.traffic(table, bucket), span, bucket, bucket_label), on_select=lambda: remember("monitoring_traffic"),
                 selection_mode="points", key="monitoring_traffic")
 latency_column, refused_chart_column = st.columns(2)
-latency_column.plotly_chart(charts.latency(production.latency_percentiles(table, bucket), span, bucket, bucket_label), key="monitoring_latency")
+latency_column.plotly_chart(charts.latency(production.latency_percentiles(table, bucket), span, bucket, bucket_label),
+                            on_select=lambda: remember("monitoring_latency"), selection_mode="points", key="monitoring_latency")
 refused_share = production.refused_share(table, bucket)
 if not refused_share.empty:
     refused_chart_column.plotly_chart(charts.refused(refused_share, span, bucket, bucket_label), on_select=lambda: remember("monitoring_refused"),
@@ -99,9 +105,9 @@ answers_column.plotly_chart(charts.answer_mix(production.answer_mix(table["answe
 confidence_column.plotly_chart(charts.confidence(table["confidence"].to_numpy(), test_predictions["confidence"].to_numpy()),
                                on_select=lambda: remember("monitoring_confidence"), selection_mode="points", key="monitoring_confidence")
 
-selection = selected_rows(table, bucket)
+selection = selected_rows(table, recent_features, bucket)
 if selection is None:
-    st.info("Click a bar of the charts above to see the inputs behind it.", icon=":material/touch_app:")
+    st.info("Click a bar or a point of any chart on this page to see the inputs behind it.", icon=":material/touch_app:")
 else:
     mask, described = selection
     shown = table[mask.to_numpy()].iloc[::-1]  # newest first
@@ -119,7 +125,8 @@ st.dataframe(
     hide_index=True,
 )
 st.caption(f"Shift: how far the recent mean moved, in standard deviations of the MNIST test set; beyond ±{production.SHIFT_LIMIT} it is flagged.")
-st.plotly_chart(charts.feature_histograms(recent_features, ui.get_test_features()), key="monitoring_features")
+st.plotly_chart(charts.feature_histograms(recent_features, ui.get_test_features()), on_select=lambda: remember("monitoring_features"),
+                selection_mode="points", key="monitoring_features")
 if far is not None:
     st.caption(
         f"Embeddings: {far.mean():.1%} of the recent inputs are farther from every MNIST test image than 99% of MNIST's "

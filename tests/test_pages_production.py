@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from scipy import ndimage
 
 from apptest import chart_spec, open_page
-from digitlens import strokes
+from digitlens import production, strokes
 from digitlens.store import Served
 from shapes import png
 
@@ -81,8 +81,8 @@ def test_collected_page_without_feedback_says_how_to_give_some(store):
 
 
 def serve(store, images, predictor, source="api"):
-    probabilities, scores = predictor.outputs(images)
-    store.save_predictions([Served(datetime.now(timezone.utc), source, images, probabilities, scores >= 0.5, 4.0, predictor.fingerprint)])
+    """Log the images as served by the predictor; like the API's /predict, with no not-a-digit verdict."""
+    store.save_predictions([Served(datetime.now(timezone.utc), source, images, predictor.predict_proba(images), None, 4.0, predictor.fingerprint)])
 
 
 def test_monitoring_page_finds_mnist_like_traffic_like_mnist(store, test_set, predictor):
@@ -104,6 +104,21 @@ def test_monitoring_page_flags_thick_strokes_in_plain_words_and_opens_the_inputs
     ones = int((predictor.predict(thick) == 1).sum())
     assert any(header.value.startswith(f"{ones} input") and "answered 1" in header.value for header in app.subheader)
     assert len(app.get("image")) == min(ones, 48)
+    app.session_state["monitoring_selected"] = ("monitoring_features", ["stroke_width", 4.0, 99.0])  # a bar of stroke width
+    app.run()
+    thicker = int((production.input_features(thick)["stroke_width"] >= 4).sum())
+    assert any(header.value.startswith(f"{thicker} input") and "stroke width (px) from 4.00" in header.value for header in app.subheader)
+
+
+def test_monitoring_page_gives_api_predictions_their_verdict_and_counts_the_refused(store, test_set, predictor):
+    from digitlens import nondigits
+
+    served = np.concatenate([test_set[0][:90], nondigits.generate(10, seed=1)])
+    serve(store, served, predictor)
+    refused = int((~predictor.is_digit(served)).sum())
+    assert refused >= 5  # most of the non-digits
+    app = open_page("pages/monitoring.py")
+    assert {metric.label: metric.value for metric in app.metric}["Refused as not a digit"] == f"{refused / len(served):.1%}"
 
 
 def test_monitoring_page_without_predictions_says_where_they_come_from(store):

@@ -1,7 +1,7 @@
 """Plotly figures of the Monitoring page: the prediction log over time, and recent inputs beside MNIST's test set.
 
-Bars carry what they stand for in customdata (a time bucket and source, a digit, a confidence bin), so a click on
-one tells the page which inputs to show.
+Bars and points carry what they stand for in customdata (a time bucket and source, a digit, a confidence bin, a
+range of an input property), so a click on one tells the page which inputs to show.
 """
 
 from __future__ import annotations
@@ -54,10 +54,11 @@ def traffic(counts: pd.DataFrame, span: tuple, bucket: str, bucket_label: str) -
 
 
 def latency(percentiles: pd.DataFrame, span: tuple, bucket: str, bucket_label: str) -> go.Figure:
-    """Median, 95th and 99th percentile request latency per time bucket."""
+    """Median, 95th and 99th percentile request latency per time bucket; customdata: the bucket's start."""
     figure = go.Figure(
         [
-            go.Scatter(x=middles(percentiles["time"], bucket), y=percentiles[column], name=name, mode="lines+markers", line={"color": colour})
+            go.Scatter(x=middles(percentiles["time"], bucket), y=percentiles[column], name=name, mode="lines+markers", line={"color": colour},
+                       customdata=percentiles["time"].astype(str), hovertemplate="from %{customdata}: %{y:.1f} ms<extra>%{fullData.name}</extra>")
             for column, name, colour in [("p50", "median", CORRECT), ("p95", "95th percentile", MUTED), ("p99", "99th percentile", ACCENT)]
         ]
     )
@@ -90,7 +91,7 @@ def confidence(recent: np.ndarray, test: np.ndarray) -> go.Figure:
     figure = go.Figure(
         [
             go.Bar(x=starts + CONFIDENCE_BIN / 2, y=shares(values), width=CONFIDENCE_BIN, name=name, marker_color=colour,
-                   opacity=0.75, customdata=starts, hovertemplate="%{customdata:.0%} to %{x:.0%}+: %{y:.1%}<extra>" + name + "</extra>")
+                   opacity=0.75, customdata=starts, hovertemplate="from %{customdata:.0%}: %{y:.1%}<extra>" + name + "</extra>")
             for values, name, colour in [(test, "MNIST test set", MUTED), (recent, "recent inputs", ACCENT)]
         ]
     )
@@ -114,7 +115,8 @@ def refused(shares: pd.DataFrame, span: tuple, bucket: str, bucket_label: str) -
 
 
 def feature_histograms(recent: pd.DataFrame, reference: pd.DataFrame) -> go.Figure:
-    """Each input property's distribution, recent inputs over MNIST's test set, as shares of each."""
+    """Each input property's distribution, recent inputs over MNIST's test set, as shares of each; customdata: the
+    property and the bar's range."""
     names = list(FEATURES)
     figure = make_subplots(rows=1, cols=len(names), subplot_titles=[FEATURES[name][0] for name in names])
     for column, name in enumerate(names, start=1):
@@ -122,8 +124,10 @@ def feature_histograms(recent: pd.DataFrame, reference: pd.DataFrame) -> go.Figu
         edges = np.histogram_bin_edges(values, FEATURE_BINS)
         for frame, label, colour in [(reference, "MNIST test set", MUTED), (recent, "recent inputs", ACCENT)]:
             counts, _ = np.histogram(frame[name].dropna(), edges)
+            ranges = [[name, low, high] for low, high in zip(edges[:-1], edges[1:])]
             figure.add_bar(x=(edges[:-1] + edges[1:]) / 2, y=counts / max(counts.sum(), 1), width=np.diff(edges), name=label,
-                           marker_color=colour, opacity=0.7, showlegend=column == 1, legendgroup=label, row=1, col=column)
+                           marker_color=colour, opacity=0.7, showlegend=column == 1, legendgroup=label, customdata=ranges,
+                           hovertemplate="%{customdata[1]:.2f} to %{customdata[2]:.2f}: %{y:.1%}<extra>" + label + "</extra>", row=1, col=column)
     figure.update_layout(barmode="overlay", legend={"title": {"text": "Inputs"}})
     figure.update_yaxes(tickformat=".0%")
     figure.update_annotations(font_size=TITLE_SIZE - 4)
