@@ -37,6 +37,8 @@ with st.sidebar, ui.errors_as_messages():
             st.caption("Model")
         st.markdown(f"**{metrics['model']}**")
         st.metric("Test accuracy", f"{metrics['test_accuracy']:.2%}", help="Share of the 10,000 MNIST test images predicted right")
+        if "feedback" in metrics:
+            st.caption(ui.fine_tuning_summary(metrics["feedback"]))
     reviewed_accuracy = st.container()  # filled after the page, so opening the database never delays the canvas (a page that stops early leaves it empty)
     if ui.API_URL:
         st.caption(f"Predictions from the API at {ui.API_URL}")

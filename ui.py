@@ -261,6 +261,15 @@ def show_number(found: reading.Reading, key: str, hint: str) -> None:
 # --- The production loop: what the dashboard serves is logged, and people say whether it was right ---
 
 
+def fine_tuning_summary(feedback: dict) -> str:
+    """One line on a version fine-tuned on feedback (its metrics card's "feedback"): what it learned from, what it gained."""
+    held_out = feedback["held_out_accuracy"]
+    return (
+        f"Fine-tuned on {feedback['trained']} collected drawings; on {feedback['held_out']} held out, "
+        f"{held_out['before']:.0%} read right before, {held_out['after']:.0%} after."
+    )
+
+
 def get_prediction_log():
     """This process's prediction log, or None when DIGITLENS_LOG_PREDICTIONS=0 or predictions come from an API
     (which logs them itself)."""

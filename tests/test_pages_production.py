@@ -124,3 +124,39 @@ def test_monitoring_page_gives_api_predictions_their_verdict_and_counts_the_refu
 def test_monitoring_page_without_predictions_says_where_they_come_from(store):
     app = open_page("pages/monitoring.py")
     assert "No predictions logged" in app.info[0].value
+
+
+@pytest.fixture
+def fine_tuned_version():
+    """A version as `train --with-feedback` leaves it (here the shipped model's files, with a feedback card), removed after."""
+    import json
+    import shutil
+
+    from digitlens import MODEL_PATH
+    from digitlens.model import VERSIONS_DIR, fast_twin, metrics_card
+
+    folder = VERSIONS_DIR / "29991231-235959"
+    folder.mkdir(parents=True)
+    for path in (MODEL_PATH, fast_twin(MODEL_PATH)):
+        shutil.copy(path, folder / path.name)
+    figures = {"mnist_test_accuracy": {"before": 0.9958, "after": 0.9957}, "held_out_accuracy": {"before": 0.5, "after": 0.75}}
+    card = {**metrics_card(MODEL_PATH), "feedback": {"trained": 16, "held_out": 4, **figures}}
+    (folder / "metrics.json").write_text(json.dumps(card))
+    yield f"Fine-tuned on feedback, {folder.name}"
+    shutil.rmtree(folder)
+    if not any(VERSIONS_DIR.iterdir()):
+        VERSIONS_DIR.rmdir()
+
+
+def test_the_model_switch_offers_a_version_fine_tuned_on_feedback_and_says_what_it_gained(fine_tuned_version):
+    from streamlit.testing.v1 import AppTest
+
+    from apptest import TIMEOUT
+    from digitlens import ROOT
+
+    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
+    app.session_state["model"] = fine_tuned_version
+    app.run()
+    assert not app.exception, app.exception
+    assert fine_tuned_version in app.sidebar.selectbox(key="model").options
+    assert any("Fine-tuned on 16 collected drawings; on 4 held out, 50% read right before, 75% after." in caption.value for caption in app.sidebar.caption)
