@@ -117,7 +117,8 @@ def test_every_prediction_served_is_logged_with_its_answer(tmp_path, log_databas
     image_row = rows[rows["source"] == "api_image"].iloc[0]
     assert image_row["answer"] == upload.json()["digit"]
     assert np.array_equal(logged.images[image_row.name], upload.json()["image"])
-    assert rows["is_digit"].notna().all() and (rows["latency_ms"] > 0).all()
+    assert image_row["is_digit"] == upload.json()["is_digit"]
+    assert (rows["latency_ms"] > 0).all() and rows["model"].str.len().gt(0).all()
 
 
 def test_kill_9_loses_at_most_the_last_second_of_the_log(tmp_path, log_database, test_set):
@@ -135,8 +136,8 @@ def test_kill_9_loses_at_most_the_last_second_of_the_log(tmp_path, log_database,
 
     logged = Store(log_database).count_predictions()
     answered_long_before = sum(arrived < killed_at - LOSS_ALLOWED_SECONDS for arrived in steady.answered)
-    assert answered_long_before > 1000  # the load really ran: ~1 ms a request
-    assert answered_long_before <= logged
+    assert answered_long_before > 100  # the load really ran: ~1 ms a request, a few on a busy machine
+    assert answered_long_before <= logged, f"{len(steady.answered)} answered, {answered_long_before} of them over a second before the kill"
     assert logged <= len(steady.answered) + 1  # the request in flight at the kill may be logged before its answer came
 
 
