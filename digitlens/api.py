@@ -7,6 +7,7 @@ Run it with `python -m digitlens serve`.
 
 import asyncio
 import json
+import logging
 import os
 import re
 import time
@@ -25,7 +26,7 @@ from pydantic import BaseModel, Field
 from digitlens import IMAGE_SIDE, MAX_PIXEL, MODEL_ENV, NUM_CLASSES, NUM_PIXELS, prediction_log, reading, telemetry
 from digitlens.model import Predictor, metrics_card
 from digitlens.prediction_log import PredictionLog
-from digitlens.store import Store
+from digitlens.store import DATABASE_ENV, Store
 from digitlens.preprocess import read_image
 
 MAX_IMAGES = 10_000
@@ -85,6 +86,7 @@ class Health(BaseModel):
     model: str | None = Field(description="file name of the served model")
     version: str | None = Field(description="when the served model was trained (its version)")
     test_accuracy: float | None = Field(description="accuracy on the 10,000 MNIST test images")
+    prediction_log: bool = Field(description="whether predictions served are being logged (DIGITLENS_LOG_PREDICTIONS)")
 
 
 class ErrorMessage(BaseModel):
@@ -100,10 +102,19 @@ async def lifespan(app: FastAPI):
     app.state.predictor = Predictor.load(os.environ.get(MODEL_ENV))
     app.state.metrics = metrics_card(app.state.predictor.keras_path)  # {} when missing or unreadable: fewer facts
     telemetry.MODEL.labels(app.state.metrics.get("model", "unknown"), app.state.metrics.get("trained_at", "unknown")).set(1)
-    app.state.log = PredictionLog(Store()) if prediction_log.enabled() else None
+    app.state.log = open_log() if prediction_log.enabled() else None
     yield
     if app.state.log is not None:
         app.state.log.close()  # what is queued reaches the database before the worker exits
+
+
+def open_log() -> PredictionLog | None:
+    """The prediction log, or None when its database cannot be opened: then the API serves, unlogged, and says why."""
+    try:
+        return PredictionLog(Store())
+    except Exception:
+        logging.getLogger(__name__).exception("serving WITHOUT the prediction log: its database (%s) cannot be opened", DATABASE_ENV)
+        return None
 
 
 class BodyLimits:
@@ -289,6 +300,7 @@ async def health(request: Request) -> Health:
         model=metrics.get("model"),
         version=metrics.get("trained_at"),
         test_accuracy=metrics.get("test_accuracy"),
+        prediction_log=getattr(request.app.state, "log", None) is not None,
     )
 
 

@@ -21,7 +21,7 @@ KEEP_ENV = "DIGITLENS_LOG_KEEP"
 DEFAULT_KEEP = 1_000_000  # predictions kept; about 1 GB of SQLite (bench/soak.py measures the growth)
 FLUSH_SECONDS = 0.25
 PRUNE_EVERY = 10_000  # predictions written between two retention checks
-MAX_QUEUED = 100_000  # batches waiting; beyond, while the database is down or slow, new ones are dropped and counted
+MAX_QUEUED = 200_000  # predictions waiting (about 200 MB); beyond, while the database is down or slow, new ones are dropped and counted
 
 
 def enabled() -> bool:
@@ -46,7 +46,9 @@ class PredictionLog:
         self.store = store
         self.keep = keep or retention()
         self.flush_seconds = flush_seconds
-        self._queue = collections.deque()  # appends and pops are atomic: no lock on the serving path
+        self._queue = collections.deque()  # appends and pops are atomic
+        self._queued = 0  # predictions in the queue
+        self._counting = threading.Lock()
         self._stopping = threading.Event()
         self._written_since_prune = 0
         self._thread = threading.Thread(target=self._write_until_closed, name="prediction-log", daemon=True)
@@ -54,11 +56,15 @@ class PredictionLog:
 
     def record(self, source: str, model: str, images, probabilities, is_digit=None, latency_s: float = 0.0) -> None:
         """Queue predictions served together by the model of that fingerprint; they reach the database within flush_seconds."""
-        if len(self._queue) >= MAX_QUEUED:
-            telemetry.LOG_DROPPED.inc(len(probabilities))
+        count = len(probabilities)
+        with self._counting:
+            full = self._queued + count > MAX_QUEUED
+            if not full:
+                self._queued += count
+        if full:
+            telemetry.LOG_DROPPED.inc(count)
             return
-        latency_ms = latency_s * 1e3
-        self._queue.append(Served(datetime.now(timezone.utc), source, images, np.asarray(probabilities), is_digit, latency_ms, model))
+        self._queue.append(Served(datetime.now(timezone.utc), source, images, np.asarray(probabilities), is_digit, latency_s * 1e3, model))
 
     def flush(self) -> int:
         """Write everything queued now, in one transaction; returns how many predictions."""
@@ -67,19 +73,24 @@ class PredictionLog:
             batches.append(self._queue.popleft())
         if not batches:
             return 0
+        count = sum(len(batch.probabilities) for batch in batches)
+        with self._counting:
+            self._queued -= count
         try:
-            written = self.store.save_predictions(batches)
+            self.store.save_predictions(batches)
         except Exception:  # the database is down or full: serving goes on, the loss is counted and logged
-            lost = sum(len(batch.probabilities) for batch in batches)
-            telemetry.LOG_DROPPED.inc(lost)
-            logging.getLogger(__name__).exception("could not log %d predictions", lost)
+            telemetry.LOG_DROPPED.inc(count)
+            logging.getLogger(__name__).exception("could not log %d predictions", count)
             return 0
-        telemetry.LOGGED.inc(written)
-        self._written_since_prune += written
+        telemetry.LOGGED.inc(count)
+        self._written_since_prune += count
         if self._written_since_prune >= PRUNE_EVERY:
             self._written_since_prune = 0
-            self.store.prune_predictions(self.keep)
-        return written
+            try:
+                self.store.prune_predictions(self.keep)
+            except Exception:  # the next check tries again; the writer must live on
+                logging.getLogger(__name__).exception("could not apply the log's retention limit")
+        return count
 
     def close(self) -> None:
         self._stopping.set()

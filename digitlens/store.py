@@ -156,7 +156,9 @@ class Store:
         self._insert_prediction = (
             f"INSERT INTO predictions ({', '.join(PREDICTION_COLUMNS)}) VALUES ({', '.join([marker] * len(PREDICTION_COLUMNS))})"
         )
-        self._stored_time = predictions.c.created_at.type.bind_processor(self.engine.dialect) or (lambda time: time)
+        # the dialect's own conversion (SQLite: fixed-width text that sorts and compares as time), as SQLAlchemy would
+        time_type = predictions.c.created_at.type.dialect_impl(self.engine.dialect)
+        self._stored_time = time_type.bind_processor(self.engine.dialect) or (lambda time: time)
 
     def save_review(
         self,
@@ -278,7 +280,7 @@ class Store:
         # object columns keep a NULL label or verdict as None (pandas would turn a column of ints with gaps into floats)
         frame = pd.DataFrame([{name: found[name] for name in columns} for found in rows], columns=columns, dtype=object)
         frame = frame.astype({name: kind for name, kind in NUMBER_COLUMNS.items() if name in columns})
-        frame.insert(1, "time", pd.to_datetime([found["created_at"] for found in rows], utc=True))
+        frame.insert(1, "time", pd.to_datetime([found["created_at"] for found in rows], utc=True, format="ISO8601"))
         images = np.frombuffer(b"".join(found["image"] for found in rows), np.uint8).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
         probabilities = np.frombuffer(b"".join(found["probabilities"] for found in rows), np.float32).reshape(-1, NUM_CLASSES)
         return Logged(frame, images, probabilities)

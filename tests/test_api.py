@@ -346,3 +346,10 @@ def test_metrics_count_requests_errors_answers_and_refusals_in_prometheus_format
     assert grew("digitlens_not_a_digit_total") == 1
     model = [key for key, value in after.items() if key[0] == "digitlens_model_info" and value == 1]
     assert model and ("model", "mnist_cnn.keras") in model[0]
+
+
+def test_the_api_serves_unlogged_when_the_log_database_cannot_be_opened(monkeypatch, tmp_path):
+    monkeypatch.setenv("DIGITLENS_DATABASE_URL", f"sqlite:///{tmp_path / 'no such folder' / 'log.db'}")
+    with TestClient(app) as unlogged:
+        assert unlogged.get("/health").json()["prediction_log"] is False
+        assert unlogged.post("/predict", json={"input": [[0] * 784]}).status_code == 200

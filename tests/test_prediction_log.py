@@ -140,3 +140,35 @@ def test_a_database_made_by_the_first_version_keeps_its_reviews_when_upgraded(tm
     store = Store(url)
     assert [review.image_id for review in store.history()] == [947]
     assert store.count_predictions() == 0 and store.feedback().table.empty
+
+
+def test_times_on_a_whole_second_read_back_and_count_from_that_second(database_url):
+    store = Store(database_url)
+    whole = datetime(2026, 11, 26, 11, 54, 50, tzinfo=timezone.utc)
+    store.save_predictions([served(1, time=whole.replace(microsecond=123456)), served(2, time=whole + timedelta(seconds=1)), served(3, time=whole)])
+    assert list(store.predictions().table["time"]) == [whole.replace(microsecond=123456)] + [whole + timedelta(seconds=1)] * 2 + [whole] * 3
+    assert len(store.predictions(since=whole).table) == 6
+
+
+def test_the_writer_lives_on_when_the_retention_check_fails(tmp_path, monkeypatch):
+    store = Store(f"sqlite:///{tmp_path / 'log.db'}")
+    monkeypatch.setattr(prediction_log, "PRUNE_EVERY", 1)
+    monkeypatch.setattr(store, "prune_predictions", lambda keep: (_ for _ in ()).throw(sa.exc.OperationalError("DELETE", {}, "locked")))
+    log = PredictionLog(store, flush_seconds=0.05)
+    for _ in range(3):
+        log.record("api", "abc123", np.zeros((1, 784)), np.eye(10)[:1])
+        time.sleep(0.15)
+    log.close()
+    assert store.count_predictions() == 3
+
+
+def test_a_full_queue_drops_and_counts_predictions_not_requests(tmp_path, monkeypatch):
+    monkeypatch.setattr(prediction_log, "MAX_QUEUED", 1_000)
+    log = PredictionLog(Store(f"sqlite:///{tmp_path / 'log.db'}"), flush_seconds=3600)
+    before = telemetry.LOG_DROPPED._value.get()
+    log.record("api", "abc123", np.zeros((800, 784)), np.eye(10)[np.zeros(800, int)])
+    log.record("api", "abc123", np.zeros((300, 784)), np.eye(10)[np.zeros(300, int)])  # 1,100 > 1,000: dropped
+    log.record("api", "abc123", np.zeros((200, 784)), np.eye(10)[np.zeros(200, int)])
+    assert telemetry.LOG_DROPPED._value.get() == before + 300
+    assert log.flush() == 1_000
+    log.close()
