@@ -14,16 +14,13 @@ Run: python bench/soak.py [--seconds 300] [--postgres URL]
 """
 
 import argparse
-import contextlib
+import functools
 import http.client
 import json
 import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,8 +30,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from api import WRK_SCRIPT, free_port, post, start_server, stop  # noqa: E402  (bench/api.py)
-from servers import children, metric_samples  # noqa: E402  (tests/servers.py)
+from api import free_port, load_with_threads, load_with_wrk, start_server, stop  # noqa: E402  (bench/api.py)
+from servers import metric_samples, tree_memory_mb  # noqa: E402  (tests/servers.py)
 
 from digitlens import MODEL_PATH, data  # noqa: E402
 from digitlens.prediction_log import KEEP_ENV, LOG_ENV  # noqa: E402
@@ -49,63 +46,9 @@ SETTLE_SECONDS = 1
 SERVED = ("digitlens_requests_total", ("endpoint", "/predict"), ("status", "200"))  # in /metrics, as servers.metric_samples keys it
 
 
-def load_with_wrk(port: int, body: bytes, seconds: float) -> dict:
-    """Requests/s, latency percentiles and 2xx responses from wrk (one thread: it needs little CPU).
-
-    wrk counts no request still in flight when its time is up, though the server answers (and logs) them.
-    """
-    with tempfile.TemporaryDirectory() as folder:
-        body_path, script_path = Path(folder, "body.json"), Path(folder, "post.lua")
-        body_path.write_bytes(body)
-        script_path.write_text(WRK_SCRIPT.format(body_path=body_path))
-        command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "-s", str(script_path), f"http://127.0.0.1:{port}/predict"]
-        output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
-    result = next(line.split()[1:] for line in output.splitlines() if line.startswith("RESULT"))
-    requests, duration_us, p50_us, p99_us, errors = map(int, result)
-    return {"rps": requests / (duration_us / 1e6), "p50_ms": p50_us / 1e3, "p99_ms": p99_us / 1e3, "errors": errors,
-            "served": requests - errors}
-
-
-def load_with_threads(port: int, body: bytes, seconds: float) -> dict:
-    """The same from Python threads with keep-alive connections, where wrk is missing (they take CPU from the server)."""
-    deadline = time.perf_counter() + seconds
-    latencies, errors = [], []
-
-    def client():
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while (started := time.perf_counter()) < deadline:
-            try:
-                post(connection, body)
-                latencies.append(time.perf_counter() - started)
-            except (OSError, RuntimeError, http.client.HTTPException) as error:
-                errors.append(error)
-                connection.close()
-
-    began = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(CONNECTIONS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    quantiles = statistics.quantiles(latencies, n=100)
-    return {"rps": len(latencies) / (time.perf_counter() - began), "p50_ms": quantiles[49] * 1e3,
-            "p99_ms": quantiles[98] * 1e3, "errors": len(errors), "served": len(latencies)}
-
-
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory now (VmRSS) summed over the server process and its children (workers, resource tracker)."""
-    total = 0
-    for task in [pid, *children(pid)]:
-        with contextlib.suppress(FileNotFoundError):
-            for line in Path(f"/proc/{task}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-    return total / 1024
-
-
 def load_sampling_memory(load, port: int, body: bytes, seconds: float, server_pid: int) -> tuple[dict, list[float]]:
     """Run the load; meanwhile the server's resident memory every SAMPLE_SECONDS, from its start to its end."""
-    samples = [tree_rss_mb(server_pid)]
+    samples = [tree_memory_mb(server_pid)]
     with ThreadPoolExecutor(1) as pool:
         running = pool.submit(load, port, body, seconds)
         while True:
@@ -113,8 +56,8 @@ def load_sampling_memory(load, port: int, body: bytes, seconds: float, server_pi
                 result = running.result(timeout=SAMPLE_SECONDS)
                 break
             except TimeoutError:
-                samples.append(tree_rss_mb(server_pid))
-    samples.append(tree_rss_mb(server_pid))
+                samples.append(tree_memory_mb(server_pid))
+    samples.append(tree_memory_mb(server_pid))
     return result, samples
 
 
@@ -161,8 +104,8 @@ def main() -> None:
 
     images, _ = data.load("test")
     body = json.dumps({"input": images[:1].reshape(1, -1).tolist()}, separators=(",", ":")).encode()
-    load = load_with_wrk if shutil.which("wrk") else load_with_threads
-    generator = "wrk, 1 thread" if load is load_with_wrk else "Python threads (wrk not installed: apt-get install wrk)"
+    load = functools.partial(load_with_wrk if shutil.which("wrk") else load_with_threads, connections=CONNECTIONS)
+    generator = "wrk, 1 thread" if load.func is load_with_wrk else "Python threads (wrk not installed: apt-get install wrk)"
 
     with tempfile.TemporaryDirectory() as folder:
         url = args.postgres or f"sqlite:///{folder}/log.db"

@@ -63,15 +63,19 @@ def metric_samples(text: str) -> dict[tuple, float]:
     }
 
 
-def tree_peak_memory_mb(pid: int) -> float:
-    """Peak resident memory (VmHWM) summed over the process and its children: the server and its workers."""
+def tree_memory_mb(pid: int, measure: str = "VmRSS") -> float:
+    """Resident memory now (VmRSS), or its peak (VmHWM), summed over the process and its children: the server and its workers."""
     total = 0
     for task in [pid, *children(pid)]:
         with contextlib.suppress(FileNotFoundError):
             for line in Path(f"/proc/{task}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
+                if line.startswith(f"{measure}:"):
                     total += int(line.split()[1])
     return total / 1024
+
+
+def tree_peak_memory_mb(pid: int) -> float:
+    return tree_memory_mb(pid, "VmHWM")
 
 
 def children(pid: int) -> list[int]:
