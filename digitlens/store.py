@@ -346,23 +346,39 @@ def configure_sqlite(connection, _record) -> None:
 
 
 def migrate(engine) -> None:
-    """Bring the schema to the newest migration; when two processes start at once (dashboard and API) one waits."""
+    """Bring the schema to the newest migration; when several processes start at once (dashboard, API workers) the
+    first migrates and the others wait for it, then find nothing to do."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    for attempt in range(2):
-        try:
-            with engine.begin() as connection:
-                if engine.dialect.name == "postgresql":
-                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(20171214)"))
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
-            return
-        except sa.exc.OperationalError:  # SQLite: the other process made the same table first; its work is done
-            if attempt:
-                raise
+    migrating = exclusive_sqlite(engine.url) if engine.dialect.name == "sqlite" else engine
+    with migrating.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(20171214)"))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    if migrating is not engine:
+        migrating.dispose()
+
+
+def exclusive_sqlite(url):
+    """An engine whose transactions lock the SQLite file at BEGIN: Python's sqlite3 commits each CREATE TABLE
+    on its own, so a second process saw half a migration (the table made, its version not yet written) and
+    failed making the table again."""
+    engine = sa.create_engine(url)
+
+    @sa.event.listens_for(engine, "connect")
+    def manual_transactions(connection, _record):
+        connection.isolation_level = None  # sqlite3 then leaves BEGIN and COMMIT to us
+        connection.execute("PRAGMA busy_timeout=30000")
+
+    @sa.event.listens_for(engine, "begin")
+    def lock_at_begin(connection):
+        connection.exec_driver_sql("BEGIN EXCLUSIVE")
+
+    return engine
 
 
 def clean_tags(tags) -> tuple[str, ...]:

@@ -120,3 +120,12 @@ def test_the_database_comes_from_the_environment(monkeypatch, tmp_path):
 def test_tags_are_trimmed_and_kept_once():
     assert clean_tags(" a, b ,,a, c") == ("a", "b", "c")
     assert clean_tags(["x ", "", "x"]) == ("x",)
+
+
+def test_processes_opening_a_new_database_at_once_all_find_it_migrated(database_url):
+    """The API's workers and the dashboard start together; the first migrates, the others wait and find it done."""
+    opening = "import sys; from digitlens.store import Store; Store(sys.argv[1]).count_predictions()"
+    processes = [subprocess.Popen([sys.executable, "-c", opening, database_url], cwd=ROOT, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    failures = [process.communicate()[1] for process in processes if process.wait() != 0]
+    assert not failures, failures[0][-600:]
+    assert Store(database_url).count_predictions() == 0
