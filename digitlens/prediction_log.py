@@ -8,6 +8,7 @@ DIGITLENS_LOG_PREDICTIONS=0 turns logging off; DIGITLENS_LOG_KEEP bounds the tab
 import collections
 import logging
 import os
+import sys
 import threading
 from datetime import datetime, timezone
 
@@ -20,6 +21,7 @@ LOG_ENV = "DIGITLENS_LOG_PREDICTIONS"
 KEEP_ENV = "DIGITLENS_LOG_KEEP"
 DEFAULT_KEEP = 1_000_000  # predictions kept; about 1 GB of SQLite (bench/soak.py measures the growth)
 FLUSH_SECONDS = 0.25
+WRITER_NICENESS = 19  # the lowest CPU priority
 PRUNE_EVERY = 10_000  # predictions written between two retention checks
 MAX_QUEUED = 200_000  # predictions waiting (about 200 MB); beyond, while the database is down or slow, new ones are dropped and counted
 
@@ -98,5 +100,7 @@ class PredictionLog:
         self.flush()
 
     def _write_until_closed(self) -> None:
+        if sys.platform == "linux":  # a thread is a task there: the writer takes only CPU time that serving leaves
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICENESS)
         while not self._stopping.wait(self.flush_seconds):
             self.flush()
