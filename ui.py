@@ -33,7 +33,7 @@ NUMBER_COLUMNS = 4  # digits of a number shown side by side, each with its image
 NOT_A_DIGIT_MESSAGE = "That doesn't look like a digit"
 HEADINGS = {"f1": "F1 score", "share_of_true": "Share of true label", "given_probability": "Probability of the given label",
             "suggested_probability": "Probability of the suggestion", "support": "Images", "mnist_test": "MNIST test",
-            "unlike_mnist": "Unlike MNIST"}  # the rest: "a_name" as "A name"
+            "unlike_mnist": "Unlike MNIST", "above": "Above 99% of MNIST", "below": "Below 99% of MNIST"}  # the rest: "a_name" as "A name"
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 DEMO_STEPS = [  # the guided demo for stakeholders: the page's title and file, then the one sentence shown on it
     ("Draw", "pages/draw.py", "Draw any digit in the box, with the mouse or a finger: the model reads it at every stroke and shows how sure it is."),

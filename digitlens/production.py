@@ -27,6 +27,8 @@ FEATURES = {  # column: how the page names it, and how a sentence says it is hig
     "centre_y": ("Centre of ink, from the top (px)", "ink lower down", "ink higher up"),
 }
 SHIFT_LIMIT = 0.5  # a feature whose mean moved this many MNIST standard deviations is "unlike MNIST"
+TAIL = 0.01  # MNIST's own share beyond each end of its 1st-99th percentile range
+TAIL_LIMIT = 0.10  # more recent inputs than this beyond one end is "unlike MNIST", whatever the mean (a fifth of thick drawings among MNIST-like ones moves it too little)
 FAR_QUANTILE = 0.99  # inputs farther from MNIST's test embeddings than 99 % of MNIST training images are "far"
 FAR_SHARE_LIMIT = 0.05  # more than this share of recent inputs far away (MNIST itself: 1 %) is drift
 MIN_INPUTS = 30  # fewer recent inputs than this say too little to call drift
@@ -91,16 +93,22 @@ def input_features(images: np.ndarray) -> pd.DataFrame:
 
 
 def feature_drift(recent: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
-    """Per feature: recent mean, MNIST's mean, the shift in MNIST standard deviations, and whether it is unlike MNIST."""
+    """Per feature: recent mean beside MNIST's, the shift in MNIST standard deviations, the shares of recent inputs
+    above MNIST's 99th and below its 1st percentile (on MNIST, 1 % each), and whether that is unlike MNIST."""
     recent_mean, reference_mean, spread = recent.mean(), reference.mean(), reference.std()
     shift = (recent_mean - reference_mean) / spread
+    above = (recent > reference.quantile(1 - TAIL)).mean()
+    below = (recent < reference.quantile(TAIL)).mean()
+    higher = (above > below) | ((above == below) & (shift > 0))
     return pd.DataFrame({
         "feature": [FEATURES[name][0] for name in reference.columns],
-        "change": [FEATURES[name][1 if up else 2] for name, up in (shift > 0).items()],
+        "change": [FEATURES[name][1 if up else 2] for name, up in higher.items()],
         "recent": recent_mean.values,
         "mnist_test": reference_mean.values,
         "shift": shift.values,
-        "unlike_mnist": (shift.abs() > SHIFT_LIMIT).values,
+        "above": above.values,
+        "below": below.values,
+        "unlike_mnist": ((shift.abs() > SHIFT_LIMIT) | (above > TAIL_LIMIT) | (below > TAIL_LIMIT)).values,
     })
 
 
@@ -123,11 +131,15 @@ def drift_verdict(drift: pd.DataFrame, count: int, far_share: float | None = Non
     if count < MIN_INPUTS:
         return None, f"Only {count} inputs in this window: at least {MIN_INPUTS} are needed to compare them with MNIST."
     reasons = [
-        f"{row.change} ({row.recent:.2f} against MNIST's {row.mnist_test:.2f}, {abs(row.shift):.1f} standard deviations)"
+        f"{row.change} in {max(row.above, row.below):.0%} of them, beyond 99% of MNIST's "
+        f"(on average {row.recent:.2f} against {row.mnist_test:.2f}, {row.shift:+.1f} standard deviations)"
         for row in drift.itertuples() if row.unlike_mnist
     ]
     if far_share is not None and far_share > FAR_SHARE_LIMIT:
         reasons.append(f"{far_share:.0%} of them are farther from every MNIST test image, to the model, than 99% of MNIST's own training images")
     if not reasons:
-        return False, f"The {count:,} recent inputs look like MNIST: ink, stroke width and position are within half a standard deviation of the test set's."
+        return False, (
+            f"The {count:,} recent inputs look like MNIST: their ink, stroke width and position are within half a standard "
+            f"deviation of the test set's, and at most {TAIL_LIMIT:.0%} of them lie beyond MNIST's range on any of these."
+        )
     return True, f"The {count:,} recent inputs look unlike MNIST: " + "; ".join(reasons) + ". Expect more mistakes than on the test set."

@@ -121,10 +121,16 @@ else:
 st.subheader("Do the inputs still look like MNIST?")
 shown_drift = drift.drop(columns=["change"] if unlike is not None else ["change", "unlike_mnist"])  # too few inputs: no flags
 st.dataframe(
-    shown_drift.rename(columns=ui.heading).style.format({"Recent": "{:.2f}", "MNIST test": "{:.2f}", "Shift": "{:+.1f} sd"}),
+    shown_drift.rename(columns=ui.heading).style.format(
+        {"Recent": "{:.2f}", "MNIST test": "{:.2f}", "Shift": "{:+.1f} sd", "Above 99% of MNIST": "{:.0%}", "Below 99% of MNIST": "{:.0%}"}
+    ),
     hide_index=True,
 )
-st.caption(f"Shift: how far the recent mean moved, in standard deviations of the MNIST test set; beyond ±{production.SHIFT_LIMIT} it is flagged.")
+st.caption(
+    f"Recent and MNIST test: the means. Shift: how far the recent mean moved, in standard deviations of the MNIST test set. "
+    f"Above and below 99% of MNIST: the share of recent inputs beyond MNIST's 99th or 1st percentile (1% each on MNIST itself). "
+    f"A shift beyond ±{production.SHIFT_LIMIT} or more than {production.TAIL_LIMIT:.0%} beyond either end is flagged."
+)
 st.plotly_chart(charts.feature_histograms(recent_features, ui.get_test_features()), on_select=lambda: remember("monitoring_features"),
                 selection_mode="points", key="monitoring_features")
 if far is not None:

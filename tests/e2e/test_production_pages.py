@@ -1,18 +1,25 @@
 """Feedback and monitoring in a real browser: draw, say whether it was right, find it on the Collected and
 Monitoring pages, click a bar to see the inputs behind it."""
 
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
 from dashboard_driver import draw, open_draw_page, prediction, save_screenshot, wait_for_new_prediction
 from playwright.sync_api import expect
+from scipy import ndimage
+
+from digitlens.store import Served, Store
 
 RENDER_MS = 90_000
 CHART = ".js-plotly-plot"
 
 
-def click_bar(page, chart_index: int) -> None:
-    """Click the middle of the last bar of a chart, as a person would."""
+def click_bar(page, chart_index: int, trace_name: str) -> None:
+    """Click the middle of the last bar of a chart's trace, as a person would."""
     chart = page.locator(CHART).nth(chart_index)
     chart.scroll_into_view_if_needed()
-    box = chart.locator(".barlayer .point path").last.bounding_box()
+    trace = chart.evaluate("(plot, name) => plot._fullData.findIndex(trace => trace.name === name)", trace_name)
+    box = chart.locator(".barlayer .trace").nth(trace).locator(".point path").last.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
@@ -35,7 +42,21 @@ def test_a_drawing_marked_wrong_is_saved_and_listed_on_the_collected_page(dashbo
     save_screenshot(page, "collected")
 
 
-def test_monitoring_shows_the_drawings_served_and_a_bar_opens_its_inputs(dashboard_url, page):
+def served_earlier(test_set, predictor) -> None:
+    """A day of API traffic in the dashboard's log: MNIST test images every hour, thick strokes in the last one."""
+    images = test_set[0][:600]
+    thick = np.stack([ndimage.grey_dilation(image, size=5) for image in images[:150]])
+    now = datetime.now(timezone.utc)
+    batches = [(now - timedelta(hours=hours, minutes=5), images[hours * 30 : hours * 30 + 30]) for hours in range(1, 20)]
+    batches.append((now - timedelta(minutes=20), thick))
+    Store().save_predictions([
+        Served(time, "api", batch, predictor.predict_proba(batch), None, 3.0 + len(batch) / 50, predictor.fingerprint)
+        for time, batch in batches
+    ])
+
+
+def test_monitoring_shows_the_drawings_served_and_a_bar_opens_its_inputs(dashboard_url, page, test_set, predictor):
+    served_earlier(test_set, predictor)
     open_draw_page(page, dashboard_url)
     draw(page, 7)
     wait_for_new_prediction(page)
@@ -44,7 +65,9 @@ def test_monitoring_shows_the_drawings_served_and_a_bar_opens_its_inputs(dashboa
     expect(page.get_by_role("heading", name="Monitoring")).to_be_visible(timeout=RENDER_MS)
     expect(page.locator(CHART)).to_have_count(6, timeout=RENDER_MS)
     expect(page.get_by_test_id("stException")).to_have_count(0)
-    click_bar(page, 0)  # predictions served per minute: the newest bar holds the drawings just made
+    expect(page.get_by_text("Drift.")).to_be_visible()
+    expect(page.get_by_text("thicker strokes")).to_be_visible()
+    click_bar(page, 0, "Dashboard drawing")  # predictions served over time: the newest bar holds the drawings just made
     expect(page.get_by_role("heading", name="from dashboard drawing")).to_be_visible(timeout=RENDER_MS)
     expect(page.get_by_test_id("stImage").first).to_be_visible(timeout=RENDER_MS)
     save_screenshot(page, "monitoring")
