@@ -160,3 +160,17 @@ def test_the_model_switch_offers_a_version_fine_tuned_on_feedback_and_says_what_
     assert not app.exception, app.exception
     assert fine_tuned_version in app.sidebar.selectbox(key="model").options
     assert any("Fine-tuned on 16 collected drawings; on 4 held out, 50% read right before, 75% after." in caption.value for caption in app.sidebar.caption)
+
+
+def test_monitoring_compares_embeddings_on_request_and_finds_mnist_close_to_mnist(store, predictor):
+    import re
+
+    from digitlens import data
+
+    training = data.load("train")[0][-300:]  # MNIST digits the far limit was not set with
+    serve(store, training, predictor)
+    app = open_page("pages/monitoring.py")
+    app.toggle(key="monitoring_embeddings").set_value(True).run(timeout=300)
+    assert not app.exception, app.exception
+    caption = next(caption.value for caption in app.caption if caption.value.startswith("Embeddings:"))
+    assert float(re.search(r"([\d.]+)% of the recent inputs", caption).group(1)) <= 5
