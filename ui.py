@@ -290,7 +290,7 @@ def open_prediction_log(url: str):
 
 def log_served(source: str, found: reading.Reading, latency_s: float, key: str) -> None:
     """Log a reading shown to the user, once: a rerun for another widget shows the same drawing again."""
-    digest = fingerprint(found.images)
+    digest = image_digest(found.images)
     if st.session_state.get(f"{key}_logged") == digest:
         return
     st.session_state[f"{key}_logged"] = digest
@@ -299,7 +299,8 @@ def log_served(source: str, found: reading.Reading, latency_s: float, key: str) 
         log.record(source, get_predictor().fingerprint, found.images, found.probabilities, found.is_digit, latency_s)
 
 
-def fingerprint(images: np.ndarray) -> str:
+def image_digest(images: np.ndarray) -> str:
+    """A short name for the exact pixels shown: the same drawing shown again has the same one."""
     return hashlib.sha1(np.ascontiguousarray(images).tobytes()).hexdigest()[:16]
 
 
@@ -307,7 +308,7 @@ def ask_feedback(found: reading.Reading, source: str, key: str) -> None:
     """"Was this right?" under a one-digit reading: yes, another digit, or not a digit, saved with the 28x28 input;
     then thanks, for as long as the same input is shown."""
     image, probabilities = found.images[0], found.probabilities[0]
-    answer, digest = int(probabilities.argmax()), fingerprint(image)
+    answer, digest = int(probabilities.argmax()), image_digest(image)
     area = st.empty()
     said = st.session_state.get(f"{key}_feedback")
     if said is None or said[0] != digest:

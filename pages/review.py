@@ -114,7 +114,9 @@ else:
         skip.button("Skip", width="stretch", icon=":material/arrow_forward:", on_click=move, args=(split, image_id, queue, 1), disabled=position == len(queue) - 1)
         if problem := st.session_state.pop("review_problem", None):
             st.error(f"Not saved: {problem}.")
-    chart = charts.probability_bars(probabilities[image_id], true_label=given, title="What the models that never saw it predict")
+    chart = charts.probability_bars(
+        probabilities[image_id], true_label=given, title="What the models that never saw it predict", label_name="given label"
+    )
     st.plotly_chart(chart, key="review_probabilities")
 
 history = store.history()

@@ -33,6 +33,8 @@ def test_probability_bars_name_the_colours_of_the_prediction_and_a_different_tru
     (key,) = charts.probability_bars(PROBABILITIES, true_label=7).layout.annotations
     assert "predicted 3" in key.text and "true label 7" in key.text and charts.TRUE_LABEL in key.text
     assert not charts.probability_bars(PROBABILITIES, true_label=3).layout.annotations  # one colour: nothing to tell apart
+    (given,) = charts.probability_bars(PROBABILITIES, true_label=7, label_name="given label").layout.annotations
+    assert "given label 7" in given.text and "true" not in given.text  # the review page doubts the label
 
 
 def test_probability_bars_highlight_the_prediction_and_the_true_label():

@@ -68,8 +68,10 @@ def probability_bars(
     title: str = "Probability of each digit",
     not_a_digit: bool = False,
     compact: bool = False,
+    label_name: str = "true label",
 ) -> go.Figure:
-    """Ten bars, the predicted digit highlighted; the true label, when known and different, in its own colour.
+    """Ten bars, the predicted digit highlighted; the true label, when known and different, in its own colour, named
+    in the key as label_name (on the review page the label is only the given one, in doubt).
 
     With not_a_digit the bars are dimmed and the top one only darker grey and labelled: a closest guess, not a prediction.
     Compact fits a narrow column (one digit of a number): smaller, tighter, no probability axis title.
@@ -97,7 +99,7 @@ def probability_bars(
     _digit_axis(figure)
     figure.update_yaxes(range=[0, 1.12], tickformat=".0%")
     if true_label is not None and true_label != predicted:  # a key for the two colours
-        key = f"<span style='color:{colours[predicted]}'>■</span> predicted {predicted}   <span style='color:{TRUE_LABEL}'>■</span> true label {true_label}"
+        key = f"<span style='color:{colours[predicted]}'>■</span> predicted {predicted}   <span style='color:{TRUE_LABEL}'>■</span> {label_name} {true_label}"
         figure.add_annotation(text=key, xref="paper", yref="paper", x=1, y=1.0, yanchor="bottom", xanchor="right", showarrow=False)
     if not compact:
         return _layout(figure, title, "Digit", "Probability", height=320)
