@@ -55,5 +55,5 @@ st.dataframe(
 )
 csv = io.StringIO()
 write_feedback_csv(shown, csv)
-st.download_button("Download as CSV (with the 784 pixels of each input)", csv.getvalue(), "digitlens-feedback.csv", "text/csv",
+st.download_button("Download the feedback shown, with each input's 784 pixels (CSV)", csv.getvalue(), "digitlens-feedback.csv", "text/csv",
                    icon=":material/download:", key="collected_export")
