@@ -3,7 +3,7 @@
 import csv
 import io
 
-from dashboard_driver import VIEWPORT, open_draw_page, running_dashboard, save_screenshot
+from dashboard_driver import IDLE_APP, VIEWPORT, open_draw_page, running_dashboard, save_screenshot
 from playwright.sync_api import expect
 
 RENDER_MS = 90_000
@@ -44,6 +44,7 @@ def test_a_review_is_saved_survives_a_reload_and_is_exported(dashboard_url, page
     page.goto(f"{dashboard_url}/review?split=test&id={image_id}")  # a new session: only the database remembers
     expect(page.get_by_text(f"#{image_id}", exact=False).first).to_be_visible(timeout=RENDER_MS)
     expect(page.get_by_text("Reviewed by e2e reviewer on")).to_be_visible(timeout=RENDER_MS)
+    page.locator(IDLE_APP).wait_for(timeout=RENDER_MS)  # a download clicked while the page still runs may point at a file gone by its end
     page.get_by_text("All verdicts, every split").click()
     with page.expect_download() as download:
         page.get_by_role("button", name="Download all verdicts (CSV)").click()
