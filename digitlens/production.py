@@ -129,7 +129,7 @@ def far_from_mnist(recent: np.ndarray, test: np.ndarray, training_sample: np.nda
 def drift_verdict(drift: pd.DataFrame, count: int, far_share: float | None = None) -> tuple[bool | None, str]:
     """Whether recent inputs look unlike MNIST (None: too few to say), in one plain sentence."""
     if count < MIN_INPUTS:
-        return None, f"Only {count} inputs in this window: at least {MIN_INPUTS} are needed to compare them with MNIST."
+        return None, f"Only {count} {'input' if count == 1 else 'inputs'} in this window: at least {MIN_INPUTS} are needed to compare with MNIST."
     reasons = [
         f"{row.change} in {max(row.above, row.below):.0%} of them, beyond 99% of MNIST's "
         f"(on average {row.recent:.2f} against {row.mnist_test:.2f}, {row.shift:+.1f} standard deviations)"

@@ -46,7 +46,7 @@ st.title("Monitoring")
 st.caption(
     "Every prediction the API and this dashboard serve is logged with its 28x28 input (unless DIGITLENS_LOG_PREDICTIONS=0). "
     "Here: how many, how fast, what the model answered and how sure it was, beside the MNIST test set, and whether the "
-    "inputs still look like MNIST. Click a bar to see the inputs behind it."
+    "inputs still look like MNIST. Click a bar or a point to see the inputs behind it."
 )
 window_column, source_column = st.columns([1, 2])
 window = window_column.selectbox("Window", list(production.WINDOWS), index=1, key="monitoring_window")
