@@ -32,7 +32,6 @@ TAIL_LIMIT = 0.10  # more recent inputs than this beyond one end is "unlike MNIS
 FAR_QUANTILE = 0.99  # inputs farther from MNIST's test embeddings than 99 % of MNIST training images are "far"
 FAR_SHARE_LIMIT = 0.05  # more than this share of recent inputs far away (MNIST itself: 1 %) is drift
 MIN_INPUTS = 30  # fewer recent inputs than this say too little to call drift
-SOURCE_NAMES = {"api": "API /predict", "api_image": "API image upload", "draw": "Dashboard drawing", "upload": "Dashboard upload"}
 
 
 def window_start(window: str, now: datetime | None = None) -> datetime:

@@ -35,7 +35,12 @@ VERDICTS = {  # stored value: what a reviewer reads
     "not_a_digit": "Not a digit",
 }
 EXPORT_COLUMNS = ["split", "id", "given_label", "verdict", "corrected_label", "tags", "note", "reviewer", "time"]
-SOURCES = ("api", "api_image", "draw", "upload")  # where a served prediction came from
+SOURCES = {  # stored value: where a served prediction came from, as people read it
+    "api": "API /predict",
+    "api_image": "API image upload",
+    "draw": "Dashboard drawing",
+    "upload": "Dashboard upload",
+}
 FEEDBACK_VERDICTS = {  # stored value: what the person answered to "Was this right?"
     "right": "Right",
     "wrong": "Wrong: it was another digit",

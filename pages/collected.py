@@ -5,10 +5,9 @@ import io
 import streamlit as st
 
 import ui
-from digitlens.store import FEEDBACK_VERDICTS, write_feedback_csv
+from digitlens.store import FEEDBACK_VERDICTS, SOURCES, write_feedback_csv
 
 GALLERY_LIMIT = 48
-SOURCE_NAMES = {"draw": "Drawings", "upload": "Uploads"}
 
 st.title("Collected feedback")
 st.caption(
@@ -26,7 +25,7 @@ verdicts = verdict_column.pills("Answer", list(FEEDBACK_VERDICTS), selection_mod
                                 format_func=FEEDBACK_VERDICTS.get, key="collected_verdicts")
 digits = digit_column.multiselect("Digit (as the person said)", list(range(10)), key="collected_digits", placeholder="All digits")
 sources = source_column.pills("From", sorted(table["source"].unique()), selection_mode="multi", default=sorted(table["source"].unique()),
-                              format_func=lambda source: SOURCE_NAMES.get(source, source), key="collected_sources")
+                              format_func=lambda source: SOURCES.get(source, source), key="collected_sources")
 keep = table["verdict"].isin(verdicts) & table["source"].isin(sources)
 if digits:
     keep &= table["label"].isin(digits)

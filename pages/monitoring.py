@@ -6,6 +6,7 @@ import streamlit as st
 import ui
 from digitlens import production
 from digitlens.charts import production as charts
+from digitlens.store import SOURCES
 
 GALLERY_LIMIT = 48
 SHOWN_LIMIT = 20_000  # newest predictions of the window read from the log
@@ -29,7 +30,7 @@ def selected_rows(table: pd.DataFrame, features: pd.DataFrame, bucket: str) -> t
         mask = (table["time"] >= start) & (table["time"] < start + pd.Timedelta(bucket))
         during = f"{start:%Y-%m-%d, %H:%M} to {start + pd.Timedelta(bucket):%H:%M} UTC"
         if chart == "monitoring_traffic":
-            return mask & (table["source"] == value[1]), f"from {production.SOURCE_NAMES.get(value[1], value[1]).lower()}, {during}"
+            return mask & (table["source"] == value[1]), f"from {SOURCES.get(value[1], value[1]).lower()}, {during}"
         if chart == "monitoring_refused":
             return mask & (table["is_digit"] == False), f'answered "not a digit", {during}'  # noqa: E712
         return mask, f"served {during}"
@@ -56,7 +57,7 @@ logged = ui.get_store().predictions(since=span[0], limit=SHOWN_LIMIT)
 table = logged.table
 sources = source_column.pills(
     "Sources", sorted(table["source"].unique()), selection_mode="multi", default=sorted(table["source"].unique()),
-    format_func=lambda source: production.SOURCE_NAMES.get(source, source), key=f"monitoring_sources_{window}",
+    format_func=lambda source: SOURCES.get(source, source), key=f"monitoring_sources_{window}",
 )
 keep = table["source"].isin(sources).to_numpy()
 table, images = ui.with_verdicts(table[keep].reset_index(drop=True), logged.images[keep]), logged.images[keep]

@@ -12,7 +12,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from digitlens.charts import ACCENT, CORRECT, MUTED, TITLE_SIZE, _digit_axis, _layout
-from digitlens.production import FEATURES, SOURCE_NAMES
+from digitlens.production import FEATURES
+from digitlens.store import SOURCES
 
 SOURCE_COLOURS = {"api": "#2e86ab", "api_image": "#86bbd8", "draw": "#e4572e", "upload": "#f3a712"}
 CONFIDENCE_BIN = 0.05
@@ -41,7 +42,7 @@ def traffic(counts: pd.DataFrame, span: tuple, bucket: str, bucket_label: str) -
     figure = go.Figure(
         [
             go.Bar(
-                x=middles(rows["time"], bucket), y=rows["predictions"], name=SOURCE_NAMES.get(source, source),
+                x=middles(rows["time"], bucket), y=rows["predictions"], name=SOURCES.get(source, source),
                 marker_color=SOURCE_COLOURS.get(source, MUTED),
                 customdata=np.stack([rows["time"].astype(str), [source] * len(rows)], axis=1),
                 hovertemplate="from %{customdata[0]}: %{y:,} predictions<extra>%{fullData.name}</extra>",
