@@ -19,6 +19,11 @@ def remember(chart: str) -> None:
     st.session_state.monitoring_selected = (chart, points[-1]["customdata"]) if points else None
 
 
+def clickable(figure, key: str, where=st) -> None:
+    """A chart whose clicked bar or point is remembered, to show the inputs behind it."""
+    where.plotly_chart(figure, on_select=lambda: remember(key), selection_mode="points", key=key)
+
+
 def selected_rows(table: pd.DataFrame, features: pd.DataFrame, bucket: str) -> tuple[pd.Series, str] | None:
     """The clicked bar's or point's inputs as a mask of the table, and what they are, or None before a click."""
     chosen = st.session_state.get("monitoring_selected")
@@ -90,21 +95,16 @@ else:
 
 bucket_label = BUCKET_NAMES[bucket]
 # the whole width for traffic over time: its bars are wide enough to click
-st.plotly_chart(charts.traffic(production.traffic(table, bucket), span, bucket, bucket_label), on_select=lambda: remember("monitoring_traffic"),
-                selection_mode="points", key="monitoring_traffic")
+clickable(charts.traffic(production.traffic(table, bucket), span, bucket, bucket_label), "monitoring_traffic")
 latency_column, refused_chart_column = st.columns(2)
-latency_column.plotly_chart(charts.latency(production.latency_percentiles(table, bucket), span, bucket, bucket_label),
-                            on_select=lambda: remember("monitoring_latency"), selection_mode="points", key="monitoring_latency")
+clickable(charts.latency(production.latency_percentiles(table, bucket), span, bucket, bucket_label), "monitoring_latency", latency_column)
 refused_share = production.refused_share(table, bucket)
 if not refused_share.empty:
-    refused_chart_column.plotly_chart(charts.refused(refused_share, span, bucket, bucket_label), on_select=lambda: remember("monitoring_refused"),
-                                      selection_mode="points", key="monitoring_refused")
+    clickable(charts.refused(refused_share, span, bucket, bucket_label), "monitoring_refused", refused_chart_column)
 _, test_predictions = ui.get_test_predictions()
 answers_column, confidence_column = st.columns(2)
-answers_column.plotly_chart(charts.answer_mix(production.answer_mix(table["answer"], test_predictions["predicted"])),
-                            on_select=lambda: remember("monitoring_answers"), selection_mode="points", key="monitoring_answers")
-confidence_column.plotly_chart(charts.confidence(table["confidence"].to_numpy(), test_predictions["confidence"].to_numpy()),
-                               on_select=lambda: remember("monitoring_confidence"), selection_mode="points", key="monitoring_confidence")
+clickable(charts.answer_mix(production.answer_mix(table["answer"], test_predictions["predicted"])), "monitoring_answers", answers_column)
+clickable(charts.confidence(table["confidence"].to_numpy(), test_predictions["confidence"].to_numpy()), "monitoring_confidence", confidence_column)
 
 selection = selected_rows(table, recent_features, bucket)
 if selection is None:
@@ -132,8 +132,7 @@ st.caption(
     f"Above and below 99% of MNIST: the share of recent inputs beyond MNIST's 99th or 1st percentile (1% each on MNIST itself). "
     f"A shift beyond ±{production.SHIFT_LIMIT} or more than {production.TAIL_LIMIT:.0%} beyond either end is flagged."
 )
-st.plotly_chart(charts.feature_histograms(recent_features, ui.get_test_features()), on_select=lambda: remember("monitoring_features"),
-                selection_mode="points", key="monitoring_features")
+clickable(charts.feature_histograms(recent_features, ui.get_test_features()), "monitoring_features")
 if far is not None:
     st.caption(
         f"Embeddings: {far.mean():.1%} of the recent inputs are farther from every MNIST test image than 99% of MNIST's "
