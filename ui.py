@@ -334,15 +334,6 @@ def feedback_form(answer: int, key: str) -> tuple[str | None, int | None]:
     return ("wrong", int(other)) if other is not None else (None, None)
 
 
-def image_gallery(images: np.ndarray, captions: list[str]) -> None:
-    """28x28 images (logged inputs, feedback) as thumbnails, eight a row, each with its caption."""
-    for start in range(0, len(images), GALLERY_COLUMNS):
-        for column, image, caption in zip(st.columns(GALLERY_COLUMNS), images[start : start + GALLERY_COLUMNS], captions[start : start + GALLERY_COLUMNS]):
-            with column:
-                show_digit(image)
-                st.caption(caption)
-
-
 def with_verdicts(table: pd.DataFrame, images: np.ndarray) -> pd.DataFrame:
     """The log's rows with a not-a-digit verdict wherever the chosen model served them: the API's /predict logs none
     (its answer needs none), so it is given now, by the same model (same fingerprint), from the logged input."""
@@ -512,6 +503,18 @@ def open_image(image_id: int, split: str = "test") -> None:
         st.plotly_chart(charts.probability_bars(probabilities, true_label=label), key="dialog_probabilities")
 
 
+def image_gallery(images: np.ndarray, captions: list[str], under=None) -> None:
+    """28x28 images as thumbnails, eight a row, each with its caption; under(i), when given, puts a widget between
+    image i and its caption."""
+    for start in range(0, len(images), GALLERY_COLUMNS):
+        for column, index in zip(st.columns(GALLERY_COLUMNS), range(start, min(start + GALLERY_COLUMNS, len(images)))):
+            with column:
+                show_digit(images[index])
+                if under is not None:
+                    under(index)
+                st.caption(captions[index])
+
+
 def digit_gallery(rows: pd.DataFrame, key: str, captions: list[str] | None = None, split: str = "test") -> None:
     """Images (rows indexed by id, of the predictions table by default) as thumbnails, eight a row; each id button
     opens its probabilities."""
@@ -522,14 +525,13 @@ def digit_gallery(rows: pd.DataFrame, key: str, captions: list[str] | None = Non
     if captions is None:
         st.caption("Under each image: its label → the prediction · the prediction's probability. Click the id for all ten.")
         captions = [f"{row.label} → {row.predicted} · {row.confidence:.0%}" for row in rows.itertuples()]
-    for start in range(0, len(rows), GALLERY_COLUMNS):
-        chunk = zip(st.columns(GALLERY_COLUMNS), rows.index[start : start + GALLERY_COLUMNS], captions[start : start + GALLERY_COLUMNS])
-        for column, image_id, caption in chunk:
-            with column:
-                show_digit(images[image_id])
-                if st.button(f"#{image_id}", key=f"{key}_{image_id}", help="Open its probabilities", width="stretch"):
-                    open_image(int(image_id), split)
-                st.caption(caption)
+    ids = [int(image_id) for image_id in rows.index]
+
+    def open_button(index: int) -> None:
+        if st.button(f"#{ids[index]}", key=f"{key}_{ids[index]}", help="Open its probabilities", width="stretch"):
+            open_image(ids[index], split)
+
+    image_gallery(images[ids], captions, under=open_button)
 
 
 def show_why(image: np.ndarray, probabilities: np.ndarray, key: str) -> None:
