@@ -235,18 +235,18 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
         if count == 0:
             continue
         local = np.minimum(ndimage.grey_opening(band, size=stretch), upright)
-        if count >= 2 or lone_line_is_ruling(local, labels == 1, axis):
+        if count >= 2 or lone_line_is_ruling(local, labels == 1, axis, upright.max()):
             lines = np.maximum(lines, np.where(labels > 0, local, 0))
     if angle:
         lines = ndimage.rotate(lines, -angle, reshape=False, order=1)
     return np.clip(ink - lines, 0, 1)
 
 
-def lone_line_is_ruling(strength: np.ndarray, line: np.ndarray, axis: int) -> bool:
-    """A single long line is ruling (a margin, one ruled line) if it is fainter than the writing or runs from
-    edge to edge; a 1 that fills the frame is as strong as the writing and stops short of the edges."""
+def lone_line_is_ruling(strength: np.ndarray, line: np.ndarray, axis: int, writing: float) -> bool:
+    """A single long line is ruling (a margin, one ruled line) if it is fainter than the writing's strongest ink
+    or runs from edge to edge; a 1 that fills the frame is as strong as the writing and stops short of the edges."""
     spans = np.flatnonzero(line.any(axis=1 - axis))
-    return strength[line].max() < FAINT_LINE * strength.max() or spans[-1] - spans[0] + 1 >= EDGE_TO_EDGE * line.shape[axis]
+    return strength[line].max() < FAINT_LINE * writing or spans[-1] - spans[0] + 1 >= EDGE_TO_EDGE * line.shape[axis]
 
 
 def ruling_angle(ink: np.ndarray) -> float:

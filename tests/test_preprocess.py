@@ -2,9 +2,9 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
-from digitlens import reading
+from digitlens import preprocess, reading
 from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist, to_mnist_sequence
 from digitlens.strokes import DIGIT_STROKES, draw, random_drawing
 from photos import jpeg_bytes, paper_photo
@@ -222,6 +222,19 @@ def test_narrow_digits_overlapping_in_one_piece_are_cut_where_the_model_reads_ea
 def test_number_on_ruled_paper(predictor):
     ink = number_drawing([3, 8], size=(600, 300))[..., 3] / 255
     assert list(predictor.predict(to_mnist_sequence(paper_photo(ink, ruled_every=45, shadow_corner=True)))) == [3, 8]
+
+
+def test_one_ruled_line_fainter_than_the_writing_goes_even_short_of_the_edges():
+    """A lone long line is ruling when it is fainter than the writing's strongest ink (it was compared with the
+    long lines alone, that is with itself, so a line stopping short of the edges stayed and joined the digits)."""
+    page = Image.new("F", (512, 256), 0.0)
+    pen = ImageDraw.Draw(page)
+    pen.line([(40, 128), (470, 128)], fill=0.25, width=3)
+    for x in (120, 260, 380):
+        pen.line([(x, 60), (x, 200)], fill=1.0, width=20)  # three bold, short strokes: 1s
+    cleaned = preprocess.remove_ruled_lines(np.asarray(page))
+    assert cleaned[126:131, 60:100].max() < 0.05  # the line is gone between the strokes
+    assert cleaned[100:160, 115:125].min() > 0.5  # the strokes stay where it crossed them
 
 
 def test_lone_digit_is_a_sequence_of_one():
