@@ -2,7 +2,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from digitlens import preprocess, reading
 from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist, to_mnist_sequence
@@ -229,12 +229,23 @@ def test_one_ruled_line_fainter_than_the_writing_goes_even_short_of_the_edges():
     long lines alone, that is with itself, so a line stopping short of the edges stayed and joined the digits)."""
     page = Image.new("F", (512, 256), 0.0)
     pen = ImageDraw.Draw(page)
-    pen.line([(40, 128), (470, 128)], fill=0.25, width=3)
+    pen.line([(30, 128), (478, 128)], fill=0.25, width=3)  # 87 % of the width: long, not edge to edge
     for x in (120, 260, 380):
         pen.line([(x, 60), (x, 200)], fill=1.0, width=20)  # three bold, short strokes: 1s
     cleaned = preprocess.remove_ruled_lines(np.asarray(page))
     assert cleaned[126:131, 60:100].max() < 0.05  # the line is gone between the strokes
     assert cleaned[100:160, 115:125].min() > 0.5  # the strokes stay where it crossed them
+
+
+def test_long_straight_strokes_of_a_digit_filling_its_crop_are_not_ruling(monkeypatch):
+    """A soft, boxy 0 cut out tight: its two straight sides run 80 % of the height. Ruled lines run (nearly) from
+    edge to edge; taken for ruling at 75 %, a quarter of this 0's ink went, and enlarged 8x8 scans lost their 8s."""
+    crop = Image.new("L", (160, 160), 235)
+    ImageDraw.Draw(crop).rounded_rectangle((50, 14, 110, 146), radius=30, outline=30, width=16)
+    crop = np.asarray(crop.filter(ImageFilter.GaussianBlur(3)))
+    kept = preprocess.ink_map(crop).sum()
+    monkeypatch.setattr(preprocess, "remove_ruled_lines", lambda ink: ink)
+    assert kept >= 0.95 * preprocess.ink_map(crop).sum()
 
 
 def test_lone_digit_is_a_sequence_of_one():
