@@ -38,10 +38,9 @@ else:
     st.markdown(f"Test image **#{image_id}**: labelled **{row['label']}**, predicted **{row['predicted']}** ({verdict}).")
     image, probabilities, true_label = images[image_id], test_probabilities[image_id], int(labels[image_id])
 
-maps_column, bars_column = st.columns([5, 2], gap="large")
-with maps_column:
-    ui.show_why(image, probabilities, key="why")
-bars_column.plotly_chart(charts.probability_bars(probabilities, true_label), key="why_probabilities")
+# one above the other: side by side, a laptop's width squeezed the bars' labels and the maps' titles into each other
+ui.show_why(image, probabilities, key="why")
+st.plotly_chart(charts.probability_bars(probabilities, true_label), key="why_probabilities")
 
 if st.toggle("Show the MNIST images the model finds most alike", key="why_neighbours", help="Nearest in the model's embedding, among all 70,000 MNIST images"):
     st.caption("What the model compares this image to: the training and test images nearest it in its embedding, nearest first.")
