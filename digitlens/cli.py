@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlens import MLP_PATH, MODEL_DIR, NUM_CLASSES
+from digitlens import MLP_PATH, MODEL_DIR, MODEL_PATH, NUM_CLASSES
 
 
 def train(args) -> int:
@@ -26,6 +26,8 @@ def train(args) -> int:
         except ValueError as error:  # too little feedback: the message says how much there is and how much is needed
             print(f"error: {error}", file=sys.stderr)
             return 1
+    elif args.detector:
+        training.train_detector(args.epochs or training.DETECTOR_EPOCHS, (args.out or MODEL_DIR) / MODEL_PATH.name, args.share)
     elif args.arch == "mlp":
         training.train_mlp(args.epochs or TUTORIAL_EPOCHS, args.out or MLP_PATH.parent, args.share)
     else:
@@ -139,6 +141,10 @@ def parser() -> argparse.ArgumentParser:
         "--with-feedback", action="store_true",
         help="fine-tune the committed CNN on MNIST plus the drawings marked right or wrong in the feedback store, "
         "into a new version folder; the committed model is left as it is",
+    )
+    command.add_argument(
+        "--detector", action="store_true",
+        help="train only the CNN's not-a-digit branch anew (12 min), the classifier frozen; then run bench/calibrate_threshold.py",
     )
     command.add_argument("--database", help="feedback store for --with-feedback (default: DIGITLENS_DATABASE_URL, else the SQLite file digitlens.db)")
     command.add_argument("--out", type=Path, help="folder for the model files (default: model/, model/mlp/ for the MLP; model/versions/ for new versions)")

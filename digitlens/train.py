@@ -14,6 +14,7 @@ import platform
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -42,6 +43,7 @@ MAX_SHIFT_PIXELS = 3
 STROKE_CHANGES = {"thinner": 0.1, "+1 px": 0.2, "+2 px": 0.06, "+3 px": 0.03, "+4 px": 0.01}
 SOFTEN_PROBABILITY = 0.1  # blurred edges: felt pens, enlarged low-resolution scans
 NON_DIGITS = 30_000  # synthetic non-digits mixed into each epoch, beside the 57,000 training digits
+DETECTOR_EPOCHS = 12
 HELD_OUT_DIGITS = 3_000  # the last training digits, kept out of training to choose the digit-score threshold
 HELD_OUT_NON_DIGITS = 3_000
 REFUSED_HELD_OUT_DIGITS = 0.01  # the threshold refuses this share of held-out digits (as stored and as drawn)
@@ -257,43 +259,80 @@ def train_mlp(epochs: int = TUTORIAL_EPOCHS, out_dir: Path = MLP_PATH.parent, sh
     return metrics
 
 
-def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR, share: float = 1.0) -> dict:
-    """Train, then write out_dir/mnist_cnn.keras, its fast twin and metrics.json; returns the metrics.
+class Material(NamedTuple):
+    """What the CNN learns from, and what its not-a-digit threshold was once chosen on."""
 
-    share < 1 trains on that share of the digits and of the synthetic material, for a quick trial run.
-    """
+    x_train: np.ndarray  # digits: MNIST's training images, some redrawn, font and pen digits
+    y_train: np.ndarray
+    x_held_out: np.ndarray  # digits kept out of training, stored and drawn
+    non_digits: np.ndarray  # synthetic: letters, signs, scribbles, doodles (digitlens.nondigits)
+    held_out_non_digits: np.ndarray
+
+
+def training_material(share: float = 1.0) -> Material:
+    """The digits and non-digits both train() and train_detector() learn from, made reproducibly from SEED;
+    share < 1 makes that share of each, for a quick trial run."""
     sized = lambda count: max(int(count * share), 100)  # noqa: E731
-    model_path = Path(out_dir) / MODEL_PATH.name
-    metrics_path = Path(out_dir) / METRICS_PATH.name
-
-    keras.utils.set_random_seed(SEED)
     x_digits, y_digits = data.load("train")
-    x_test, y_test = data.load("test")
     x_held_out, x_train, y_train = x_digits[-HELD_OUT_DIGITS:], x_digits[:-HELD_OUT_DIGITS], y_digits[:-HELD_OUT_DIGITS]
     x_held_out, x_train, y_train = x_held_out[: sized(HELD_OUT_DIGITS)], x_train[: sized(len(x_train))], y_train[: sized(len(x_train))]
     copies = np.random.default_rng(SEED).choice(len(x_train), sized(REDRAWN_DIGITS), replace=False)
     fonts, font_labels = nondigits.font_digits(sized(FONT_DIGITS) + HELD_OUT_RENDERED, SEED)
     pens, pen_labels = pen_digits(sized(PEN_DIGITS) + HELD_OUT_RENDERED, SEED)
-    x_held_out = np.concatenate([x_held_out, redrawn(x_held_out, SEED + 1), fonts[:HELD_OUT_RENDERED], pens[:HELD_OUT_RENDERED]])
-    x_train = np.concatenate([x_train, redrawn(x_train[copies], SEED), fonts[HELD_OUT_RENDERED:], pens[HELD_OUT_RENDERED:]])
-    y_train = np.concatenate([y_train, y_train[copies], font_labels[HELD_OUT_RENDERED:], pen_labels[HELD_OUT_RENDERED:]])
     non_digits = nondigits.generate(sized(NON_DIGITS) + HELD_OUT_NON_DIGITS, SEED)
-    held_out_non_digits, non_digits = non_digits[:HELD_OUT_NON_DIGITS], non_digits[HELD_OUT_NON_DIGITS:]
-
-    (digit_targets, digit_weights), (non_digit_targets, non_digit_weights) = (
-        targets(y_train, True),
-        targets(np.zeros(len(non_digits), int), False),
+    return Material(
+        x_train=np.concatenate([x_train, redrawn(x_train[copies], SEED), fonts[HELD_OUT_RENDERED:], pens[HELD_OUT_RENDERED:]]),
+        y_train=np.concatenate([y_train, y_train[copies], font_labels[HELD_OUT_RENDERED:], pen_labels[HELD_OUT_RENDERED:]]),
+        x_held_out=np.concatenate([x_held_out, redrawn(x_held_out, SEED + 1), fonts[:HELD_OUT_RENDERED], pens[:HELD_OUT_RENDERED]]),
+        non_digits=non_digits[HELD_OUT_NON_DIGITS:],
+        held_out_non_digits=non_digits[:HELD_OUT_NON_DIGITS],
     )
-    images = np.concatenate([x_train, non_digits]).astype(np.float32)
+
+
+def cosine_schedule(epochs: int, count: int):
+    """Warm up to PEAK_LEARNING_RATE over a twentieth of the steps, then decay to zero."""
+    steps = epochs * math.ceil(count / BATCH_SIZE)
+    return keras.optimizers.schedules.CosineDecay(0.0, steps, warmup_target=PEAK_LEARNING_RATE, warmup_steps=steps // 20)
+
+
+def training_threshold(predictor: Predictor, material: Material, x_test: np.ndarray) -> dict:
+    """The card's not_a_digit section as training leaves it: a threshold refusing REFUSED_HELD_OUT_DIGITS of the held-out
+    digits, and what it refuses (bench/calibrate_threshold.py then chooses the served one on independent material)."""
+    threshold = float(np.quantile(predictor.digit_scores(material.x_held_out), REFUSED_HELD_OUT_DIGITS))
+    refusals = {
+        "held_out_non_digits_refused": float((predictor.digit_scores(material.held_out_non_digits) < threshold).mean()),
+        "held_out_digits_refused": float((predictor.digit_scores(material.x_held_out) < threshold).mean()),
+        "test_digits_refused": float((predictor.digit_scores(x_test) < threshold).mean()),
+    }
+    print(f"not-a-digit threshold {threshold:.4f}: " + ", ".join(f"{name} {share:.2%}" for name, share in refusals.items()))
+    return {
+        "threshold": threshold,
+        "rule": f"digit score below the threshold, which refuses {REFUSED_HELD_OUT_DIGITS:.1%} of held-out training digits",
+        **refusals,
+    }
+
+
+def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR, share: float = 1.0) -> dict:
+    """Train, then write out_dir/mnist_cnn.keras, its fast twin and metrics.json; returns the metrics.
+
+    share < 1 trains on that share of the digits and of the synthetic material, for a quick trial run.
+    """
+    model_path = Path(out_dir) / MODEL_PATH.name
+    metrics_path = Path(out_dir) / METRICS_PATH.name
+
+    keras.utils.set_random_seed(SEED)
+    material = training_material(share)
+    x_test, y_test = data.load("test")
+    (digit_targets, digit_weights), (non_digit_targets, non_digit_weights) = (
+        targets(material.y_train, True),
+        targets(np.zeros(len(material.non_digits), int), False),
+    )
+    images = np.concatenate([material.x_train, material.non_digits]).astype(np.float32)
     all_targets = {name: np.concatenate([digit_targets[name], non_digit_targets[name]]) for name in digit_targets}
     all_weights = tuple(np.concatenate(pair) for pair in zip(digit_weights, non_digit_weights))
-    steps = epochs * math.ceil(len(images) / BATCH_SIZE)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, steps, warmup_target=PEAK_LEARNING_RATE, warmup_steps=steps // 20
-    )
 
     model = build()
-    compile_for_training(model, keras.optimizers.Adam(schedule))
+    compile_for_training(model, keras.optimizers.Adam(cosine_schedule(epochs, len(images))))
     model.summary()
     started = time.perf_counter()
     model.fit(batches(images, all_targets, all_weights), epochs=epochs, validation_data=(x_test, targets(y_test, True)[0]), verbose=2)
@@ -301,21 +340,9 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR, share: float = 1.0) -
     training_seconds = time.perf_counter() - started
 
     predictor, scores = save_and_score(model, model_path, x_test, y_test)
-    threshold = float(np.quantile(predictor.digit_scores(x_held_out), REFUSED_HELD_OUT_DIGITS))
-    refusals = {
-        "held_out_non_digits_refused": float((predictor.digit_scores(held_out_non_digits) < threshold).mean()),
-        "held_out_digits_refused": float((predictor.digit_scores(x_held_out) < threshold).mean()),
-        "test_digits_refused": float((predictor.digit_scores(x_test) < threshold).mean()),
-    }
-    print(f"not-a-digit threshold {threshold:.4f}: " + ", ".join(f"{name} {share:.2%}" for name, share in refusals.items()))
-
     metrics = {
         **scores,
-        "not_a_digit": {
-            "threshold": threshold,
-            "rule": f"digit score below the threshold, which refuses {REFUSED_HELD_OUT_DIGITS:.1%} of held-out training digits",
-            **refusals,
-        },
+        "not_a_digit": training_threshold(predictor, material, x_test),
         "parameters": model.count_params(),
         "training": {
             "seed": SEED,
@@ -332,12 +359,10 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR, share: float = 1.0) -
                 "soften_probability": SOFTEN_PROBABILITY,
             },
             "penned_share": {"redrawn_digits": PENNED_REDRAWN, "glyphs_and_font_digits": nondigits.PENNED_SHARE},
-            "training_digits": len(x_train),
+            "training_digits": len(material.x_train),
             "share": share,
-            "redrawn_digits": sized(REDRAWN_DIGITS),
-            "font_digits": sized(FONT_DIGITS),
-            "pen_digits": sized(PEN_DIGITS),
-            "synthetic_non_digits": len(non_digits),
+            "redrawn_digits": REDRAWN_DIGITS, "font_digits": FONT_DIGITS, "pen_digits": PEN_DIGITS,  # before share
+            "synthetic_non_digits": len(material.non_digits),
             "non_digit_fonts": [path.name for path in nondigits.training_fonts()] + ["Pillow's built-in font"],
             "seconds": round(training_seconds, 1),
             "machine": MACHINE,
@@ -347,6 +372,54 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR, share: float = 1.0) -
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
     print(f"wrote {model_path}, {fast_twin(model_path).name} and {metrics_path.name}")
     return metrics
+
+
+def train_detector(epochs: int = DETECTOR_EPOCHS, model_path: Path = MODEL_PATH, share: float = 1.0) -> dict:
+    """Train the model's digit-score branch anew, from fresh weights, on today's training_material(); the classifier,
+    its batch-norm statistics and so every probability stay as they are. Rewrites the model, its fast twin and the
+    card's not_a_digit section (with a `detector` note of how); then bench/calibrate_threshold.py chooses the served
+    threshold, and `train --arch mlp` copies the new detector into the tutorial's model.
+
+    Why apart: to try other non-digits (digitlens.nondigits) in 8 min on 2 cores, where a full training takes 27 and
+    moves the classifier too.
+    """
+    model_path = Path(model_path)
+    keras.utils.set_random_seed(SEED)
+    material = training_material(share)
+    x_test, y_test = data.load("test")
+    model = load_keras(model_path)
+    fresh = build()
+    for layer in model.layers:
+        layer.trainable = is_detector(layer)
+        if is_detector(layer):
+            layer.set_weights(fresh.get_layer(layer.name).get_weights())
+    scorer = keras.Model(model.inputs, model.get_layer(DIGIT_OUTPUT).output)
+    images = np.concatenate([material.x_train, material.non_digits]).astype(np.float32)
+    is_digit = np.concatenate([np.ones(len(material.x_train)), np.zeros(len(material.non_digits))]).astype(np.float32)[:, None]
+    scorer.compile(optimizer=keras.optimizers.Adam(cosine_schedule(epochs, len(images))), loss="binary_crossentropy")
+    started = time.perf_counter()
+    scorer.fit(batches(images, is_digit, np.ones(len(images), np.float32)), epochs=epochs, verbose=2)
+    training_seconds = time.perf_counter() - started
+
+    card = metrics_card(model_path)
+    predictor, scores = save_and_score(model, model_path, x_test, y_test)
+    card.update(scores)
+    card["not_a_digit"] = training_threshold(predictor, material, x_test)
+    card["detector"] = {
+        "what": "digit-score branch trained anew from fresh weights; classifier frozen",
+        "epochs": epochs,
+        "digits": len(material.x_train),
+        "non_digits": len(material.non_digits),
+        "glyphs": nondigits.GLYPHS,
+        "kinds": list(nondigits.KINDS),
+        "share": share,
+        "seconds": round(training_seconds, 1),
+        "machine": MACHINE,
+        **provenance(),
+    }
+    model_path.with_name(METRICS_PATH.name).write_text(json.dumps(card, indent=2) + "\n")
+    print(f"wrote {model_path}, {fast_twin(model_path).name} and {METRICS_PATH.name}; now run bench/calibrate_threshold.py")
+    return card
 
 
 def fine_tune_with_feedback(

@@ -110,6 +110,26 @@ def test_train_writes_a_working_model_and_metrics_card(tmp_path):
     assert f"{metrics['test_accuracy']:.2%}" in evaluated.stdout
 
 
+def test_train_detector_learns_the_digit_score_anew_and_leaves_every_probability_as_it_was(tmp_path, test_set):
+    """One epoch on 2 % of the material, on a copy of the shipped model: only the digit score changes."""
+    from digitlens import METRICS_PATH, MODEL_PATH
+    from digitlens.model import Predictor, fast_twin
+
+    for path in (MODEL_PATH, fast_twin(MODEL_PATH), METRICS_PATH):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    shipped = Predictor.load()
+    result = run("train", "--detector", "--epochs", "1", "--share", "0.02", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    card = json.loads((tmp_path / "metrics.json").read_text())
+    assert card["detector"]["epochs"] == 1 and card["detector"]["share"] == 0.02 and "glyph" in card["detector"]["kinds"]
+    assert card["test_accuracy"] == json.loads(METRICS_PATH.read_text())["test_accuracy"]
+    images, _ = test_set
+    retrained = Predictor.load(tmp_path / MODEL_PATH.name)
+    assert np.array_equal(retrained.predict_proba(images[:200]), shipped.predict_proba(images[:200]))
+    assert not np.array_equal(retrained.digit_scores(images[:200]), shipped.digit_scores(images[:200]))
+    assert card["not_a_digit"]["threshold"] == retrained.digit_threshold
+
+
 def test_crossval_writes_out_of_sample_probabilities_and_resumes(tmp_path):
     """Two folds of one epoch on 5 % of the images, for each model family: every training image gets probabilities
     from the fold models that left it out."""
