@@ -268,6 +268,11 @@ class Material(NamedTuple):
     non_digits: np.ndarray  # synthetic: letters, signs, scribbles, doodles (digitlens.nondigits)
     held_out_non_digits: np.ndarray
 
+    @property
+    def images(self) -> np.ndarray:
+        """Float32: the digits, then the non-digits, in the order their targets are made."""
+        return np.concatenate([self.x_train, self.non_digits]).astype(np.float32)
+
 
 def training_material(share: float = 1.0) -> Material:
     """The digits and non-digits both train() and train_detector() learn from, made reproducibly from SEED;
@@ -327,7 +332,7 @@ def train(epochs: int = EPOCHS, out_dir: Path = MODEL_DIR, share: float = 1.0) -
         targets(material.y_train, True),
         targets(np.zeros(len(material.non_digits), int), False),
     )
-    images = np.concatenate([material.x_train, material.non_digits]).astype(np.float32)
+    images = material.images
     all_targets = {name: np.concatenate([digit_targets[name], non_digit_targets[name]]) for name in digit_targets}
     all_weights = tuple(np.concatenate(pair) for pair in zip(digit_weights, non_digit_weights))
 
@@ -394,7 +399,7 @@ def train_detector(epochs: int = DETECTOR_EPOCHS, model_path: Path = MODEL_PATH,
         if is_detector(layer):
             layer.set_weights(fresh.get_layer(layer.name).get_weights())
     scorer = keras.Model(model.inputs, model.get_layer(DIGIT_OUTPUT).output)
-    images = np.concatenate([material.x_train, material.non_digits]).astype(np.float32)
+    images = material.images
     is_digit = np.concatenate([np.ones(len(material.x_train)), np.zeros(len(material.non_digits))]).astype(np.float32)[:, None]
     scorer.compile(optimizer=keras.optimizers.Adam(cosine_schedule(epochs, len(images))), loss="binary_crossentropy")
     started = time.perf_counter()
