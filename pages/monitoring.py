@@ -65,7 +65,8 @@ sources = source_column.pills(
     format_func=lambda source: SOURCES.get(source, source), key=f"monitoring_sources_{window}",
 )
 keep = table["source"].isin(sources).to_numpy()
-table, images = ui.with_verdicts(table[keep].reset_index(drop=True), logged.images[keep]), logged.images[keep]
+images = logged.images[keep]
+table = ui.with_verdicts(table[keep].reset_index(drop=True), images)
 if table.empty:
     st.info(
         f"No predictions logged in the {window.lower()}. Draw on the Draw page or send images to the API's /predict; "
