@@ -17,10 +17,16 @@ from scipy import ndimage
 from digitlens.preprocess import NoInkError, to_mnist
 
 CANVAS = 112  # pixels; drawn at four times MNIST's size, then reduced like any input
-# DejaVu is in Debian's base image; the others where installed (fonts-freefont-ttf fonts-breip fonts-sil-andika
-# fonts-roboto-unhinted fonts-lato fonts-open-sans fonts-crosextra-carlito). bench/material.py uses none of them.
-TRAINING_FONT_DIRS = ["dejavu", "freefont", "breip", "andika", "roboto", "lato", "open-sans", "crosextra"]
-FONT_ROOT = Path("/usr/share/fonts/truetype")
+# DejaVu is in Debian's base image; the others where installed: print (fonts-freefont-ttf fonts-sil-andika
+# fonts-roboto-unhinted fonts-lato fonts-open-sans fonts-crosextra-carlito) and handwriting (fonts-breip fonts-bwht
+# fonts-kristi fonts-tlwg-purisa fonts-leckerli-one fonts-lobster fonts-ecolier-court). bench/material.py uses none.
+TRAINING_FONT_GLOBS = [
+    "truetype/dejavu/*.ttf", "truetype/freefont/*.ttf", "truetype/andika/*.ttf", "truetype/roboto/**/*.ttf",
+    "truetype/lato/*.ttf", "truetype/open-sans/*.ttf", "truetype/crosextra/*.ttf",
+    "truetype/breip/*.ttf", "opentype/bwht/*.otf", "truetype/kristi/*.ttf", "truetype/tlwg/Purisa*.ttf",
+    "truetype/leckerli-one/*.ttf", "opentype/lobster/*.otf", "truetype/ecolier-court/*.ttf",
+]
+FONT_ROOT = Path("/usr/share/fonts")
 GLYPHS = "ACEFHKMNPRTUVWXYacdefhkmnprtuvwxy#%&*+<=>?@$!€£¥§¶©®✓✗→←↑↓♥★☺☹"
 KINDS = ("glyph", "scribble", "doodle", "dots", "lines", "blob", "word")
 PENNED_SHARE = 0.5  # of glyphs (and font digits) redrawn with a round pen along their centre line
@@ -28,8 +34,8 @@ PEN_RADIUS = (1.2, 7.0)  # pixels at CANVAS size: the dashboard's 8-32 px pens o
 
 
 def training_fonts() -> list[Path]:
-    """TrueType fonts for the glyphs, of those in TRAINING_FONT_DIRS that are installed (Pillow's built-in font is always added)."""
-    return sorted(path for folder in TRAINING_FONT_DIRS for path in (FONT_ROOT / folder).rglob("*.ttf"))
+    """Font files for the glyphs, of those TRAINING_FONT_GLOBS names that are installed (Pillow's built-in font is always added)."""
+    return sorted({path for pattern in TRAINING_FONT_GLOBS for path in FONT_ROOT.glob(pattern)})
 
 
 def render(rng: np.random.Generator, kind: str, fonts: list[Path]) -> Image.Image:
@@ -75,10 +81,18 @@ def render(rng: np.random.Generator, kind: str, fonts: list[Path]) -> Image.Imag
 
 
 def text_image(rng: np.random.Generator, text: str, fonts: list[Path], size: int) -> Image.Image:
-    """The text in a random font (or Pillow's own), a little bolder or not, turned a little: white on black."""
+    """The text in a random font (or Pillow's own), a little bolder or not, turned a little: white on black.
+
+    A family (the fonts' folder) is picked first, then one of its files: Lato's 18 weights count as much as
+    one handwriting font, so that half the text is handwriting."""
     image = Image.new("L", (CANVAS, CANVAS), 0)
-    choice = int(rng.integers(len(fonts) + 1))
-    font = ImageFont.truetype(str(fonts[choice]), size) if choice < len(fonts) else ImageFont.load_default(size)
+    families = sorted({path.parent for path in fonts}, key=str)
+    choice = int(rng.integers(len(families) + 1))
+    if choice < len(families):
+        family = [path for path in fonts if path.parent == families[choice]]
+        font = ImageFont.truetype(str(family[int(rng.integers(len(family)))]), size)
+    else:
+        font = ImageFont.load_default(size)
     stroke = int(rng.integers(0, 3))
     ImageDraw.Draw(image).text((CANVAS / 2, CANVAS / 2), text, fill=255, font=font, anchor="mm", stroke_width=stroke, stroke_fill=255)
     image = image.rotate(float(rng.uniform(-15, 15)), resample=Image.Resampling.BILINEAR)
