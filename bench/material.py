@@ -2,7 +2,7 @@
 
 Made only from sources the model never trained on: scikit-learn's 1,797 handwritten 8x8 digits (the test
 forms of UCI's optdigits, 13 writers), handwriting and ordinary fonts from Debian packages, and MNIST *test* digits.
-Never a font that digitlens/nondigits.py trains on, nor Pillow's built-in one, nothing from
+Never a font that digitlens/nondigits.py trains on, nor Pillow's built-in one, nothing drawn by
 digitlens/strokes.py or digitlens/nondigits.py. Scribbles and doodles are drawn here.
 
 Each set returns (images, labels, tags): images as arrays of natural size (a camera's RGB, a scan's
