@@ -4,6 +4,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from digitlens import data
@@ -23,6 +24,15 @@ def test_set():
 @pytest.fixture(scope="session")
 def predictor():
     return Predictor.load()
+
+
+@pytest.fixture(scope="session")
+def saturated_image_id(predictor, test_set) -> int:
+    """The first test image the committed model reads with a probability that rounds to 1 in float32, where
+    log-probabilities see no change (which image that is depends on the model)."""
+    ids = np.flatnonzero(predictor.predict_proba(test_set[0]).max(axis=1) == 1.0)
+    assert len(ids) > 0, "the committed model reads no test image at probability 1"
+    return int(ids[0])
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,5 @@
 """The error-analysis pages in a real browser: click a confusion cell, open an image, lasso the embedding map."""
 
-import numpy as np
 import pytest
 from dashboard_driver import IDLE_APP, draw, open_draw_page, save_screenshot, wait_for_new_prediction
 from playwright.sync_api import expect
@@ -144,12 +143,9 @@ def test_draw_page_explains_a_drawn_digit_on_request(dashboard_url, page):
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
-def test_why_colours_the_ink_of_a_digit_read_at_probability_1(dashboard_url, page, predictor, test_set):
+def test_why_colours_the_ink_of_a_digit_read_at_probability_1(dashboard_url, page, saturated_image_id):
     """A test image read with a probability that rounds to 1: occlusion on log-probabilities left its map blank."""
-    images, _ = test_set
-    saturated = np.flatnonzero(predictor.predict_proba(images).max(axis=1) == 1.0)
-    assert len(saturated) > 0
-    open_page(page, dashboard_url, f"why?id={saturated[0]}", "Why this prediction?")
+    open_page(page, dashboard_url, f"why?id={saturated_image_id}", "Why this prediction?")
     maps = page.locator(CHART, has_text="Which ink spoke")
     expect(maps).to_have_count(1, timeout=RENDER_MS)
     # the predicted digit's map is the first panel's second heatmap (the first is the grey image under it)
