@@ -385,7 +385,7 @@ def train_detector(epochs: int = DETECTOR_EPOCHS, model_path: Path = MODEL_PATH,
     card's not_a_digit section (with a `detector` note of how); then bench/calibrate_threshold.py chooses the served
     threshold, and `train --arch mlp` copies the new detector into the tutorial's model.
 
-    Why apart: to try other non-digits (digitlens.nondigits) in 9 min on 2 cores, where a full training takes 27 and
+    Why apart: to try other non-digits (digitlens.nondigits) in 9 min on 2 cores, where a full training takes 26 and
     moves the classifier too.
     """
     model_path = Path(model_path)
