@@ -34,6 +34,8 @@ PAPER_WINDOWS = (0.35, 0.1)  # of the image side: the broad and the sharp estima
 STROKE_CORE = 0.4  # of the strongest ink: what surely is a stroke, from which a thick stroke's inside is grown
 RULED_LINE_LENGTH = 0.85  # of the image side: ruled lines run from edge to edge, a digit's strokes do not
 RULED_LINE_STRETCH = 0.25  # of the image side: a line's strength is measured over this much of it
+SHADED_LINE_STRETCH = 0.6  # of the image side: ... and is at most SHADED_LINE times its strength over this much:
+SHADED_LINE = 2  # a shadow darkens a line at most this much; a broad stroke lying on it is stronger still
 RULING_ANGLES = np.arange(-8, 9)  # degrees a photo of ruled paper may be turned, tried in 1-degree steps
 RULED_LINE_SLACK = 5  # pixels a ruled line may drift over its length (the photo is not quite straight)
 EDGE_TO_EDGE = 0.9  # of the image side: a line this long runs from edge to edge
@@ -219,7 +221,9 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
 
     Lines are taken away when there are several in one direction, or one fainter than the writing (a digit
     filling the frame can be a long line too). Each line's strength is measured along a shorter stretch, so
-    a line darker in a shadow goes too, and where a stroke crosses or rides on it, what is stronger stays.
+    a line darker in a shadow goes too, and where a stroke crosses or rides on it, what is stronger stays. A
+    stroke broader than that stretch (a felt-pen blob) would pass for the line there; so a line counts at most
+    SHADED_LINE times as strong as over a longer stretch, and the blob keeps its middle.
     """
     angle = ruling_angle(ink)
     upright = ndimage.rotate(ink, angle, reshape=False, order=1) if angle else ink
@@ -228,13 +232,15 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
         length = round(RULED_LINE_LENGTH * upright.shape[axis])
         if length < 4 * RULED_LINE_SLACK:
             continue
-        across, along, stretch = [1, 1], [1, 1], [1, 1]
+        across, along, stretch, long_stretch = [1, 1], [1, 1], [1, 1], [1, 1]
         across[1 - axis], along[axis], stretch[axis] = RULED_LINE_SLACK, length, round(RULED_LINE_STRETCH * upright.shape[axis])
+        long_stretch[axis] = round(SHADED_LINE_STRETCH * upright.shape[axis])
         band = ndimage.grey_dilation(upright, size=across)  # a line a little off straight still fills one band
         labels, count = ndimage.label(ndimage.grey_opening(band, size=along) > LINE_PRESENCE)
         if count == 0:
             continue
         local = np.minimum(ndimage.grey_opening(band, size=stretch), upright)
+        local = np.minimum(local, SHADED_LINE * ndimage.grey_opening(band, size=long_stretch))
         if count >= 2 or lone_line_is_ruling(local, labels == 1, axis, upright.max()):
             lines = np.maximum(lines, np.where(labels > 0, local, 0))
     if angle:
@@ -250,10 +256,21 @@ def lone_line_is_ruling(strength: np.ndarray, line: np.ndarray, axis: int, writi
 
 
 def ruling_angle(ink: np.ndarray) -> float:
-    """The slant in degrees that makes ruled lines horizontal: the rotation whose row sums vary most."""
+    """The slant in degrees that makes ruled lines horizontal (and a margin upright): the rotation under which
+    most ink lies on lines running nearly edge to edge. Only such lines count, so bold writing, a shadow or a
+    large blob, whose rows or columns also vary, cannot outweigh a faint ruling."""
     small = reduce(ink, PAPER_SIDE)
-    profiles = {angle: ndimage.rotate(small, angle, reshape=False, order=1).sum(axis=1).var() for angle in RULING_ANGLES}
-    return float(max(profiles, key=profiles.get))
+    return float(max(RULING_ANGLES, key=lambda angle: long_line_ink(ndimage.rotate(small, angle, reshape=False, order=1))))
+
+
+def long_line_ink(ink: np.ndarray) -> float:
+    """How much ink lies on straight rows or columns at least RULED_LINE_LENGTH of the image long (an erosion
+    along them keeps only such lines; a one-pixel band lets a line step by a row)."""
+    total = 0.0
+    for axis in (0, 1):
+        band = ndimage.maximum_filter1d(ink, 2, axis=1 - axis)
+        total += float(ndimage.minimum_filter1d(band, round(RULED_LINE_LENGTH * ink.shape[axis]), axis=axis).sum())
+    return total
 
 
 def drop_specks(ink: np.ndarray) -> np.ndarray:

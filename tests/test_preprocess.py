@@ -237,6 +237,39 @@ def test_one_ruled_line_fainter_than_the_writing_goes_even_short_of_the_edges():
     assert cleaned[100:160, 115:125].min() > 0.5  # the strokes stay where it crossed them
 
 
+def ruled_page(slant=0.0, size=(512, 384), every=48, strength=0.3):
+    """Float ink of an empty ruled page: faint lines every `every` pixels, turned by slant degrees."""
+    page = Image.new("F", size, 0.0)
+    pen = ImageDraw.Draw(page)
+    rise = size[0] * np.tan(np.radians(slant))
+    for y in range(-every * 2, size[1] + every * 2, every):
+        pen.line([(0, y), (size[0], y + rise)], fill=strength, width=2)
+    return page
+
+
+def test_the_page_slant_comes_from_the_ruled_lines_not_from_bold_writing():
+    """A bold, broad digit slanting another way varies the rows more than faint lines do; only the lines, which
+    run from edge to edge, tell the page's slant. Measured by row variance, the slant was the digit's, the
+    lines were not found, and a line through a digit was read as part of it."""
+    page = ruled_page(slant=4)
+    pen = ImageDraw.Draw(page)
+    pen.line([(150, 120), (330, 180)], fill=1.0, width=60)  # a fat felt-pen stroke, 18 degrees the other way
+    pen.line([(170, 250), (300, 300)], fill=1.0, width=60)
+    level = preprocess.ruling_angle(np.asarray(page))
+    lines_alone = preprocess.ruling_angle(np.asarray(ruled_page(slant=4)))
+    assert level == lines_alone
+
+
+def test_a_broad_stroke_lying_across_a_ruled_line_is_not_cut_in_two():
+    """A felt-pen blob wider than the stretch over which a line's strength is measured: there the line looked as
+    strong as the blob, and taking the line away cut the blob along it."""
+    page = ruled_page(every=64)
+    ImageDraw.Draw(page).ellipse((130, 100, 380, 290), fill=1.0)  # 250 px wide, across the lines at 128, 192 and 256
+    cleaned = preprocess.remove_ruled_lines(np.asarray(page))
+    assert cleaned[110:280, 250].min() > preprocess.INK_THRESHOLD  # still ink down its middle, across every line
+    assert cleaned[60:70, 20:100].max() < 0.05  # the lines are gone off the blob
+
+
 def test_long_straight_strokes_of_a_digit_filling_its_crop_are_not_ruling(monkeypatch):
     """A soft, boxy 0 cut out tight: its two straight sides run 80 % of the height. Ruled lines run (nearly) from
     edge to edge; taken for ruling at 75 %, a quarter of this 0's ink went, and enlarged 8x8 scans lost their 8s."""
