@@ -13,6 +13,8 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from digitlens.strokes import DIGIT_STROKES, canvas_points
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +35,8 @@ STARTUP_TIMEOUT_SECONDS = 60
 RENDER_TIMEOUT_MS = 30_000
 CLEAR_BUTTON = "Reset canvas & history"  # the bin of streamlit-drawable-canvas's toolbar
 CANVAS = "canvas.upper-canvas"  # fabric.js's drawing surface, above the canvas that shows the strokes
+DRAWING_CURSOR = "crosshair"  # what fabric.js shows over it once its pen is on
+POLL_MS = 50
 HINT = "Draw a digit (0-9) in the box"
 NUMBER_HINT = "Write a number in the box, its digits side by side"
 IDLE_APP = '[data-test-script-state="notRunning"]'  # Streamlit's marker: no script run in progress
@@ -131,7 +135,27 @@ def open_draw_page(page, url: str) -> None:
     page.locator(CANVAS).wait_for(timeout=RENDER_TIMEOUT_MS)
     page.get_by_text(HINT).wait_for(timeout=RENDER_TIMEOUT_MS)
     page.locator(IDLE_APP).wait_for(timeout=RENDER_TIMEOUT_MS)
+    wait_until_drawable(page)
     page.evaluate(WATCH_PREDICTION)
+
+
+def wait_until_drawable(page) -> None:
+    """Hover over the one canvas until fabric.js shows its drawing cursor: the pen is on.
+
+    A new canvas turns its pen on only once it has loaded its (empty) initial drawing, a moment after it
+    appears; strokes drawn before are lost. While the mode changes, the old canvas is still there beside the new.
+    """
+    canvas = page.locator(CANVAS)
+    expect(canvas).to_have_count(1, timeout=RENDER_TIMEOUT_MS)
+    deadline = time.monotonic() + RENDER_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        box = canvas.bounding_box()
+        page.mouse.move(box["x"] + 2, box["y"] + 2)
+        page.mouse.move(box["x"] + 3, box["y"] + 3)
+        if canvas.evaluate("surface => surface.style.cursor") == DRAWING_CURSOR:
+            return
+        page.wait_for_timeout(POLL_MS)
+    raise TimeoutError("the canvas never turned its pen on")
 
 
 def prediction(page):
@@ -165,8 +189,8 @@ def switch_mode(page, mode: str, hint: str) -> None:
     """Pick "One digit" or "A number" above the canvas; wait for the new, empty canvas and its hint."""
     page.get_by_role("radio", name=mode).click()
     page.get_by_text(hint).wait_for(timeout=RENDER_TIMEOUT_MS)
-    page.locator(CANVAS).wait_for(timeout=RENDER_TIMEOUT_MS)
     page.locator(IDLE_APP).wait_for(timeout=RENDER_TIMEOUT_MS)
+    wait_until_drawable(page)
 
 
 def latency_ms(page) -> float | None:
