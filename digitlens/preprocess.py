@@ -229,23 +229,30 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
     upright = ndimage.rotate(ink, angle, reshape=False, order=1) if angle else ink
     lines = np.zeros_like(upright)
     for axis in (0, 1):
-        length = round(RULED_LINE_LENGTH * upright.shape[axis])
+        side = upright.shape[axis]
+        length = round(RULED_LINE_LENGTH * side)
         if length < 4 * RULED_LINE_SLACK:
             continue
-        across, along, stretch, long_stretch = [1, 1], [1, 1], [1, 1], [1, 1]
-        across[1 - axis], along[axis], stretch[axis] = RULED_LINE_SLACK, length, round(RULED_LINE_STRETCH * upright.shape[axis])
-        long_stretch[axis] = round(SHADED_LINE_STRETCH * upright.shape[axis])
-        band = ndimage.grey_dilation(upright, size=across)  # a line a little off straight still fills one band
-        labels, count = ndimage.label(ndimage.grey_opening(band, size=along) > LINE_PRESENCE)
+        # a band: a line a little off straight still fills one
+        band = ndimage.grey_dilation(upright, size=along(1 - axis, RULED_LINE_SLACK))
+        labels, count = ndimage.label(ndimage.grey_opening(band, size=along(axis, length)) > LINE_PRESENCE)
         if count == 0:
             continue
-        local = np.minimum(ndimage.grey_opening(band, size=stretch), upright)
-        local = np.minimum(local, SHADED_LINE * ndimage.grey_opening(band, size=long_stretch))
+        local = np.minimum(ndimage.grey_opening(band, size=along(axis, round(RULED_LINE_STRETCH * side))), upright)
+        shaded = SHADED_LINE * ndimage.grey_opening(band, size=along(axis, round(SHADED_LINE_STRETCH * side)))
+        local = np.minimum(local, shaded)
         if count >= 2 or lone_line_is_ruling(local, labels == 1, axis, upright.max()):
             lines = np.maximum(lines, np.where(labels > 0, local, 0))
     if angle:
         lines = ndimage.rotate(lines, -angle, reshape=False, order=1)
     return np.clip(ink - lines, 0, 1)
+
+
+def along(axis: int, length: int) -> list[int]:
+    """A (rows, columns) filter size: length along the axis, one pixel across."""
+    size = [1, 1]
+    size[axis] = length
+    return size
 
 
 def lone_line_is_ruling(strength: np.ndarray, line: np.ndarray, axis: int, writing: float) -> bool:
