@@ -130,9 +130,8 @@ def launch_chromium(playwright):
 
 
 def open_draw_page(page, url: str) -> None:
-    """Load the landing page and wait until the canvas and the hint have rendered."""
+    """Load the landing page and wait until the hint has rendered and the canvas takes strokes."""
     page.goto(url)
-    page.locator(CANVAS).wait_for(timeout=RENDER_TIMEOUT_MS)
     page.get_by_text(HINT).wait_for(timeout=RENDER_TIMEOUT_MS)
     page.locator(IDLE_APP).wait_for(timeout=RENDER_TIMEOUT_MS)
     wait_until_drawable(page)
@@ -147,6 +146,7 @@ def wait_until_drawable(page) -> None:
     """
     canvas = page.locator(CANVAS)
     expect(canvas).to_have_count(1, timeout=RENDER_TIMEOUT_MS)
+    canvas.wait_for(timeout=RENDER_TIMEOUT_MS)  # shown, so that it has a box to hover over
     deadline = time.monotonic() + RENDER_TIMEOUT_MS / 1000
     while time.monotonic() < deadline:
         box = canvas.bounding_box()
