@@ -28,6 +28,7 @@ GALLERY_COLUMNS = 8
 NEIGHBOURS_ON_DRAW = 4  # the Draw page's result column is narrow
 DIALOG_SCALE = 8  # the opened image at 224 px
 REVIEW_SCALE = 10  # the image under review at 280 px
+MAX_GIVEN_VERDICTS = 50_000  # inputs whose verdict is kept (about 50 MB); the Monitoring page shows 20,000 at most
 FAR_REFERENCE_SAMPLE = 2_000  # training images whose distance to the test set sets "far from MNIST"
 NUMBER_COLUMNS = 4  # digits of a number shown side by side, each with its image and probabilities
 NOT_A_DIGIT_MESSAGE = "That doesn't look like a digit"
@@ -336,15 +337,31 @@ def feedback_form(answer: int, key: str) -> tuple[str | None, int | None]:
 
 def with_verdicts(table: pd.DataFrame, images: np.ndarray) -> pd.DataFrame:
     """The log's rows with a not-a-digit verdict wherever the chosen model served them: the API's /predict logs none
-    (its answer needs none), so it is given now, by the same model (same fingerprint), from the logged input."""
+    (its answer needs none), so it is given now, by the same model (same fingerprint), from the logged input.
+
+    Each input is judged once (given_verdicts), not on every rerun of the Monitoring page: 20,000 took 0.6 s."""
     predictor = get_predictor()
-    missing = (table["is_digit"].isna() & (table["model"] == getattr(predictor, "fingerprint", None))).to_numpy()
-    if not missing.any():
+    fingerprint = getattr(predictor, "fingerprint", None)
+    missing = np.flatnonzero((table["is_digit"].isna() & (table["model"] == fingerprint)).to_numpy())
+    if not len(missing):
         return table
+    known = given_verdicts()
+    if len(known) > MAX_GIVEN_VERDICTS:
+        known.clear()
+    keys = [(fingerprint, images[row].tobytes()) for row in missing]
+    new = [index for index, key in enumerate(keys) if key not in known]
+    if new:
+        known.update(zip((keys[index] for index in new), predictor.is_digit(images[missing[new]]).tolist()))
     verdicts = table["is_digit"].tolist()
-    for row, verdict in zip(np.flatnonzero(missing), predictor.is_digit(images[missing]).tolist()):
-        verdicts[row] = verdict
+    for row, key in zip(missing, keys):
+        verdicts[row] = known[key]
     return table.assign(is_digit=verdicts)
+
+
+@st.cache_resource
+def given_verdicts() -> dict[tuple[str, bytes], bool]:
+    """Verdicts given to logged inputs, by model fingerprint and the input's pixels: a verdict depends on nothing else."""
+    return {}
 
 
 @st.cache_data(show_spinner=False)

@@ -121,6 +121,22 @@ def test_monitoring_page_gives_api_predictions_their_verdict_and_counts_the_refu
     assert {metric.label: metric.value for metric in app.metric}["Refused as not a digit"] == f"{refused / len(served):.1%}"
 
 
+def test_monitoring_page_judges_each_api_input_once_not_on_every_rerun(store, test_set, predictor, monkeypatch):
+    from digitlens.model import Predictor
+
+    judged = []
+    real_is_digit = Predictor.is_digit
+    monkeypatch.setattr(Predictor, "is_digit", lambda self, images: judged.append(len(images)) or real_is_digit(self, images))
+    serve(store, test_set[0][5000:5100], predictor)  # images no other test serves: verdicts are kept per process
+    app = open_page("pages/monitoring.py")
+    app.run()  # a rerun, as any click on the page makes
+    serve(store, test_set[0][5100:5110], predictor)
+    app.run()
+    assert not app.exception, app.exception
+    assert judged == [100, 10]
+    assert {metric.label: metric.value for metric in app.metric}["Predictions"] == "110"
+
+
 def test_monitoring_page_without_predictions_says_where_they_come_from(store):
     app = open_page("pages/monitoring.py")
     assert "No predictions logged" in app.info[0].value
