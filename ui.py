@@ -349,12 +349,15 @@ def with_verdicts(table: pd.DataFrame, images: np.ndarray) -> pd.DataFrame:
     if len(known) > MAX_GIVEN_VERDICTS:
         known.clear()
     keys = [(fingerprint, images[row].tobytes()) for row in missing]
-    new = [index for index, key in enumerate(keys) if key not in known]
+    given = {key: known.get(key) for key in keys}  # read once: another session may clear `known` meanwhile
+    new = [index for index, key in enumerate(keys) if given[key] is None]
     if new:
-        known.update(zip((keys[index] for index in new), predictor.is_digit(images[missing[new]]).tolist()))
+        judged = dict(zip((keys[index] for index in new), predictor.is_digit(images[missing[new]]).tolist()))
+        given.update(judged)
+        known.update(judged)
     verdicts = table["is_digit"].tolist()
     for row, key in zip(missing, keys):
-        verdicts[row] = known[key]
+        verdicts[row] = given[key]
     return table.assign(is_digit=verdicts)
 
 
