@@ -350,9 +350,9 @@ def with_verdicts(table: pd.DataFrame, images: np.ndarray) -> pd.DataFrame:
         known.clear()
     keys = [(fingerprint, images[row].tobytes()) for row in missing]
     given = {key: known.get(key) for key in keys}  # read once: another session may clear `known` meanwhile
-    new = [index for index, key in enumerate(keys) if given[key] is None]
-    if new:
-        judged = dict(zip((keys[index] for index in new), predictor.is_digit(images[missing[new]]).tolist()))
+    unseen = {key: row for key, row in zip(keys, missing) if given[key] is None}  # one row per input, repeats judged once
+    if unseen:
+        judged = dict(zip(unseen, predictor.is_digit(images[list(unseen.values())]).tolist()))
         given.update(judged)
         known.update(judged)
     verdicts = table["is_digit"].tolist()
