@@ -19,7 +19,9 @@ Previous = 1e732dd's to_mnist (stroke widths brought into MNIST's range) and mod
 "not a digit" and reads one digit per image. Current = the working tree: to_mnist, Predictor.is_digit and,
 for numbers, to_mnist_sequence. "Read right" counts a refused digit as wrong.
 
-Run: python bench/real_world.py [--final] [--save-examples DIR]
+Run: python bench/real_world.py [--final] [--model PATH] [--save-examples DIR]
+(--model reads with another model than the shipped one, e.g. a candidate from `train --out`: run once with each,
+in the same session, and compare the current columns)
 Needs: pip install -r requirements-dev.txt (scikit-learn, scikit-image) and
 apt-get install fonts-comic-neue fonts-dancingscript fonts-dkg-handwriting fonts-liberation fonts-urw-base35
 fonts-humor-sans fonts-kaushanscript fonts-rufscript fonts-noto-core
@@ -235,16 +237,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--final", action="store_true", help="the held-out final split: run once, at the end")
     parser.add_argument("--save-examples", type=Path, metavar="DIR", help="write a PNG contact sheet per set to DIR")
+    parser.add_argument("--model", type=Path, help="the .keras model to read with (default: the shipped one), with its fast twin and card")
     args = parser.parse_args()
     split = "final" if args.final else "dev"
-    predictor = Predictor.load()
+    predictor = Predictor.load(args.model)
     with tempfile.TemporaryDirectory() as folder:
         previous = Previous(Path(folder))
         start = time.perf_counter()
         sets = material.build(split)
         print(f"{split} split, seed {material.SEEDS[split]}: sets built in {time.perf_counter() - start:.0f} s")
         print(f"previous = {PREVIOUS}: no refusals, one digit per image")
-        print(f"current = working tree, digit threshold {predictor.digit_threshold:.3g}")
+        print(f"current = working tree, model {predictor.fingerprint} ({args.model or 'shipped'}), digit threshold {predictor.digit_threshold:.3g}")
         print("read right: the right digit, not refused; refused: real digits (lower is better), non-digits (higher is better)")
         print(f"\n{'set':36}{'n':>6}{'read right':>21}{'refused':>22}")
         print(f"{'':36}{'':6}{'previous':>11}{'current':>10}{'previous':>12}{'current':>10}")
