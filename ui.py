@@ -400,7 +400,7 @@ def get_embedding_umap() -> np.ndarray:
     return embedding_umap(chosen_model())
 
 
-@st.cache_data(show_spinner="Making the UMAP map of the test images (once per model, about a minute)...")
+@st.cache_data(show_spinner="Making the UMAP map of the test images (once per model: 1-3 minutes on a small machine)...")
 def embedding_umap(model: str) -> np.ndarray:
     from digitlens import analysis  # see get_test_predictions
 
@@ -424,7 +424,7 @@ def get_neighbour_index():
     return neighbour_index(chosen_model())
 
 
-@st.cache_resource(show_spinner="Embedding all 70,000 MNIST images (once per model, about a minute)...")
+@st.cache_resource(show_spinner="Embedding all 70,000 MNIST images (once per model: 1-2 minutes on a small machine)...")
 def neighbour_index(model: str):
     from digitlens import analysis  # see get_test_predictions
 
