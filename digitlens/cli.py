@@ -144,7 +144,7 @@ def parser() -> argparse.ArgumentParser:
     )
     command.add_argument(
         "--detector", action="store_true",
-        help="train only the CNN's not-a-digit branch anew (9 min on 2 cores), the classifier frozen; then run bench/calibrate_threshold.py",
+        help="train only the CNN's not-a-digit branch anew (9-21 min on 2 cores), the classifier frozen; then run bench/calibrate_threshold.py",
     )
     command.add_argument("--database", help="feedback store for --with-feedback (default: DIGITLENS_DATABASE_URL, else the SQLite file digitlens.db)")
     command.add_argument("--out", type=Path, help="folder for the model files (default: model/, model/mlp/ for the MLP; model/versions/ for new versions)")
