@@ -385,9 +385,10 @@ def train_detector(epochs: int = DETECTOR_EPOCHS, model_path: Path = MODEL_PATH,
     card's not_a_digit section (with a `detector` note of how); then bench/calibrate_threshold.py chooses the served
     threshold, and `train --arch mlp` copies the new detector into the tutorial's model.
 
-    Why apart: to try other non-digits (digitlens.nondigits) in 9-21 min on 2 cores, where a full training takes about three times as long and
-    moves the classifier too. A detector trained so refused fewer dev non-digits than the one trained with the
-    classifier (68.3 against 74.2 %, 27 November): compare a change against a control retrained this way too.
+    Why apart: to try other non-digits (digitlens.nondigits) in 9-21 min on 2 cores, where a full training takes
+    about three times as long and moves the classifier too. A detector trained so refused fewer dev non-digits than
+    the one trained with the classifier (68.3 against 74.2 %, 27 November): compare a change against a control
+    retrained this way too.
     """
     model_path = Path(model_path)
     keras.utils.set_random_seed(SEED)
