@@ -424,7 +424,7 @@ def get_neighbour_index():
     return neighbour_index(chosen_model())
 
 
-@st.cache_resource(show_spinner="Embedding all 70,000 MNIST images (once per model: 1-2 minutes on a small machine)...")
+@st.cache_resource(show_spinner="Embedding all 70,000 MNIST images (once per model, about a minute)...")
 def neighbour_index(model: str):
     from digitlens import analysis  # see get_test_predictions
 
