@@ -46,7 +46,7 @@ def test_a_review_is_saved_survives_a_reload_and_is_exported(dashboard_url, page
     expect(page.get_by_text("Reviewed by e2e reviewer on")).to_be_visible(timeout=RENDER_MS)
     page.locator(IDLE_APP).wait_for(timeout=RENDER_MS)  # a download clicked while the page still runs may point at a file gone by its end
     page.get_by_text("All verdicts, every split").click()
-    with page.expect_download() as download:
+    with page.expect_download(timeout=RENDER_MS) as download:
         page.get_by_role("button", name="Download all verdicts (CSV)").click()
     rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
     assert {"split": "test", "id": image_id, "verdict": "label_wrong", "corrected_label": suggested, "reviewer": "e2e reviewer"}.items() <= rows[-1].items()
