@@ -253,6 +253,12 @@ def test_predict_rejects_more_than_10000_images(client):
     assert_rejected(post_pixels(client, [[0]] * (MAX_IMAGES + 1)), 413, "at most 10,000", "got 10,001")
 
 
+@pytest.mark.parametrize("image", [[0] * 784, [[0] * 28] * 28], ids=["flat", "28x28"])
+def test_predict_counts_the_images_of_a_large_body_before_parsing_them(client, image):
+    """A body over a megabyte is counted between its images' brackets, not parsed: the count said is exact in both shapes."""
+    assert_rejected(post_pixels(client, [image] * (MAX_IMAGES + 2)), 413, "at most 10,000", "got 10,002")
+
+
 def test_predict_rejects_a_body_over_the_size_limit(client):
     response = client.post("/predict", content=b" " * (MAX_BODY_BYTES + 1), headers={"content-type": "application/json"})
     assert_rejected(response, 413, "request body too large", f"at most {MAX_BODY_BYTES:,} bytes")
