@@ -254,7 +254,7 @@ def test_predict_rejects_more_than_10000_images(client):
 
 
 @pytest.mark.parametrize("image", [[0] * 784, [[0] * 28] * 28], ids=["flat", "28x28"])
-def test_predict_counts_the_images_of_a_large_body_before_parsing_them(client, image):
+def test_predict_refuses_a_large_body_of_too_many_images_with_their_exact_count(client, image):
     """A body over a megabyte is counted between its images' brackets, not parsed: the count said is exact in both shapes."""
     assert_rejected(post_pixels(client, [image] * (MAX_IMAGES + 2)), 413, "at most 10,000", "got 10,002")
 
