@@ -3,8 +3,8 @@
 Each page is opened as a user does: from the sidebar of the running app, timed from the click until the page's
 charts, images and last text have rendered and nothing on screen is stale.
 Cold: a fresh `streamlit run dashboard.py` whose disk cache is empty (DIGITLENS_CACHE_DIR points at a new folder),
-pages opened once each in order, so the first pays for the test-set probabilities and the embedding map for the
-embeddings (TensorFlow) and their UMAP map. Warm: a fresh dashboard over the filled cache/ folder, in-memory caches empty (1st
+pages opened once each in order, so the first pays for the test-set probabilities (the embedding map reads the
+UMAP map shipped beside the committed model; for another model it would pay for the embeddings and the map). Warm: a fresh dashboard over the filled cache/ folder, in-memory caches empty (1st
 open), then each page again (2nd open). The why page computes saliency on every open; its first open in a
 process also loads TensorFlow and the Keras model.
 Target on a 2-core CPU: every analysis page opens warm within 3 s.

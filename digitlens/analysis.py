@@ -16,6 +16,7 @@ from digitlens.model import EMBEDDING_LAYER, fast_twin
 CONFIDENCE_BINS = 10
 CACHE_DIR = Path(os.environ.get("DIGITLENS_CACHE_DIR", ROOT / "cache"))  # the benchmark points it at an empty folder
 EMBEDDING_BATCH = 1000
+UMAP_CACHE = "test-umap"  # file name stem of a UMAP map, in the cache or shipped beside a model
 
 
 def confusion_matrix(labels, predicted) -> np.ndarray:
@@ -306,9 +307,24 @@ def cached_test_projection(predictor, images, cache_dir=CACHE_DIR) -> tuple[np.n
 
 
 def cached_test_umap(predictor, images, cache_dir=CACHE_DIR) -> np.ndarray:
-    """The test embeddings' UMAP map, computed once per model file and cached on disk."""
+    """The test embeddings' UMAP map, computed once per model file and cached on disk, or read from beside the
+    model file when it was shipped there (ship_test_umap): making one takes 1-3 minutes on a new 2-core machine."""
+    key, beside = file_fingerprint(predictor.keras_path), Path(predictor.keras_path).parent
+    folder = beside if (beside / f"{UMAP_CACHE}-{key}.npz").exists() else cache_dir
     compute = lambda: {"coordinates": umap_2d(cached_embeddings(predictor, images, "test", cache_dir))}  # noqa: E731
-    return cached_arrays("test-umap", file_fingerprint(predictor.keras_path), compute, cache_dir)["coordinates"]
+    return cached_arrays(UMAP_CACHE, key, compute, folder)["coordinates"]
+
+
+def ship_test_umap(predictor, images, cache_dir=CACHE_DIR) -> Path:
+    """Write the test set's UMAP map beside the model file, named by its fingerprint, so that the Embedding page
+    opens at once on a new machine; maps there of earlier model files are deleted."""
+    key, beside = file_fingerprint(predictor.keras_path), Path(predictor.keras_path).parent
+    shipped = beside / f"{UMAP_CACHE}-{key}.npz"
+    cached_arrays(UMAP_CACHE, key, lambda: {"coordinates": cached_test_umap(predictor, images, cache_dir)}, beside)
+    for stale in beside.glob(f"{UMAP_CACHE}-*.npz"):
+        if stale != shipped:
+            stale.unlink()
+    return shipped
 
 
 # --- The tutorial's error analysis of one digit ---

@@ -249,3 +249,38 @@ def test_disagreements_say_who_is_right():
     assert table.index.tolist() == [0, 1, 3]
     assert table["right"].tolist() == ["a", "b", "neither"]
     assert table.loc[3, ["label", "a", "b"]].tolist() == [4, 6, 8]
+
+
+def test_a_umap_map_shipped_beside_the_model_is_read_and_stale_ones_are_deleted(tmp_path, monkeypatch):
+    model = tmp_path / "model" / "model.keras"
+    model.parent.mkdir()
+    model.write_bytes(b"weights")
+    stale = model.parent / "test-umap-0123456789abcdef.npz"
+    stale.write_bytes(b"the map of an earlier model file")
+    made = []
+    monkeypatch.setattr(analysis, "umap_2d", lambda embeddings: made.append(1) or np.asarray(embeddings)[:, :2])
+    embeddings = np.arange(12, dtype=np.float32).reshape(6, 2)
+    cache = tmp_path / "cache"
+    analysis.cached_arrays("test-embeddings", analysis.file_fingerprint(model), lambda: {"embeddings": embeddings}, cache)
+
+    shipped = analysis.ship_test_umap(CountingPredictor(model), np.zeros((6, 28, 28)), cache)
+    assert shipped == model.parent / f"test-umap-{analysis.file_fingerprint(model)}.npz" and shipped.exists()
+    assert not stale.exists() and made == [1]
+
+    (cache / shipped.name).unlink()  # a new machine: nothing cached, the shipped map is all there is
+    monkeypatch.setattr(analysis, "umap_2d", lambda embeddings: pytest.fail("made a map where one was shipped"))
+    assert analysis.cached_test_umap(CountingPredictor(model), np.zeros((6, 28, 28)), cache).tolist() == embeddings.tolist()
+
+
+@pytest.mark.parametrize("model", ["model/mnist_cnn.keras", "model/mlp/mnist_mlp.keras"])
+def test_each_committed_model_ships_the_umap_map_of_its_own_file(model):
+    from digitlens import ROOT, data
+
+    path = ROOT / model
+    shipped = list(path.parent.glob("test-umap-*.npz"))
+    assert [file.name for file in shipped] == [f"test-umap-{analysis.file_fingerprint(path)}.npz"], (
+        f"run: python -m digitlens embedding-map --model {model}"
+    )
+    with np.load(shipped[0]) as stored:
+        coordinates = stored["coordinates"]
+    assert coordinates.shape == (len(data.load("test")[1]), 2) and np.isfinite(coordinates).all()
