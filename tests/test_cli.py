@@ -179,3 +179,20 @@ def test_train_mlp_writes_the_tutorials_network_behind_our_detector(tmp_path, pr
     images, _ = test_set
     mlp = Predictor.load(tmp_path / "mnist_mlp.keras")
     assert np.array_equal(mlp.digit_scores(images[:50]), predictor.digit_scores(images[:50]))
+
+
+def test_embedding_map_ships_the_map_beside_the_model_file_and_deletes_stale_ones(tmp_path):
+    import shutil
+
+    from digitlens import MODEL_PATH, analysis
+
+    for name in (MODEL_PATH.name, MODEL_PATH.with_suffix(".tflite").name, "metrics.json"):
+        shutil.copy(MODEL_PATH.parent / name, tmp_path / name)
+    shipped_name = f"test-umap-{analysis.file_fingerprint(MODEL_PATH)}.npz"
+    shutil.copy(MODEL_PATH.parent / shipped_name, tmp_path / shipped_name)  # made already: the command only tidies up
+    stale = tmp_path / "test-umap-0123456789abcdef.npz"
+    stale.write_bytes(b"the map of an earlier model file")
+    result = run("embedding-map", "--model", str(tmp_path / MODEL_PATH.name))
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {tmp_path / shipped_name}" in result.stdout
+    assert sorted(path.name for path in tmp_path.glob("test-umap-*.npz")) == [shipped_name]

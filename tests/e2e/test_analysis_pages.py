@@ -28,8 +28,8 @@ def top_confusion(predictor, test_set):
 
 @pytest.fixture(scope="module")
 def umap_made(predictor, test_set):
-    """The embedding map made here, into the cache the dashboard reads, outside any page timeout: a model's first
-    UMAP took over 90 s on a new 2-core machine (numba compiles UMAP, then the embeddings and the map are made)."""
+    """The embedding map ready outside any page timeout: the committed model's is shipped beside it and only read,
+    but a model without one made its first over 90 s on a new 2-core machine (numba, the embeddings, then UMAP)."""
     analysis.cached_test_umap(predictor, test_set[0])
 
 
