@@ -223,12 +223,17 @@ def file_fingerprint(*paths) -> str:
     return digest.hexdigest()[:16]
 
 
+def cached_path(name: str, key: str, cache_dir=CACHE_DIR) -> Path:
+    """Where cached_arrays keeps the arrays of this name and key."""
+    return Path(cache_dir) / f"{name}-{key}.npz"
+
+
 def cached_arrays(name: str, key: str, compute, cache_dir=CACHE_DIR) -> dict[str, np.ndarray]:
     """Arrays stored as cache_dir/name-key.npz; compute() (returning a dict of arrays) runs only on a miss.
 
     A broken file (truncated, corrupted: the zip's CRC catches it) is logged, deleted and computed again.
     """
-    path = Path(cache_dir) / f"{name}-{key}.npz"
+    path = cached_path(name, key, cache_dir)
     if path.exists():
         try:
             with np.load(path) as stored:
@@ -310,7 +315,7 @@ def cached_test_umap(predictor, images, cache_dir=CACHE_DIR) -> np.ndarray:
     """The test embeddings' UMAP map, computed once per model file and cached on disk, or read from beside the
     model file when it was shipped there (ship_test_umap): making one takes 1-3 minutes on a new 2-core machine."""
     key, beside = file_fingerprint(predictor.keras_path), Path(predictor.keras_path).parent
-    folder = beside if (beside / f"{UMAP_CACHE}-{key}.npz").exists() else cache_dir
+    folder = beside if cached_path(UMAP_CACHE, key, beside).exists() else cache_dir
     compute = lambda: {"coordinates": umap_2d(cached_embeddings(predictor, images, "test", cache_dir))}  # noqa: E731
     return cached_arrays(UMAP_CACHE, key, compute, folder)["coordinates"]
 
@@ -319,7 +324,7 @@ def ship_test_umap(predictor, images, cache_dir=CACHE_DIR) -> Path:
     """Write the test set's UMAP map beside the model file, named by its fingerprint, so that the Embedding page
     opens at once on a new machine; maps there of earlier model files are deleted."""
     key, beside = file_fingerprint(predictor.keras_path), Path(predictor.keras_path).parent
-    shipped = beside / f"{UMAP_CACHE}-{key}.npz"
+    shipped = cached_path(UMAP_CACHE, key, beside)
     cached_arrays(UMAP_CACHE, key, lambda: {"coordinates": cached_test_umap(predictor, images, cache_dir)}, beside)
     for stale in beside.glob(f"{UMAP_CACHE}-*.npz"):
         if stale != shipped:
