@@ -1,12 +1,14 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 from PIL import Image
 
-from digitlens import ROOT
+from digitlens import METRICS_PATH, MODEL_PATH, ROOT, analysis
+from digitlens.model import fast_twin
 from digitlens.strokes import draw
 from shapes import written
 
@@ -115,8 +117,7 @@ def test_train_writes_a_working_model_and_metrics_card(tmp_path):
 
 def test_train_detector_learns_the_digit_score_anew_and_leaves_every_probability_as_it_was(tmp_path, test_set):
     """One epoch on 2 % of the material, on a copy of the shipped model: only the digit score changes."""
-    from digitlens import METRICS_PATH, MODEL_PATH
-    from digitlens.model import Predictor, fast_twin
+    from digitlens.model import Predictor
 
     for path in (MODEL_PATH, fast_twin(MODEL_PATH), METRICS_PATH):
         (tmp_path / path.name).write_bytes(path.read_bytes())
@@ -182,17 +183,12 @@ def test_train_mlp_writes_the_tutorials_network_behind_our_detector(tmp_path, pr
 
 
 def test_embedding_map_ships_the_map_beside_the_model_file_and_deletes_stale_ones(tmp_path):
-    import shutil
-
-    from digitlens import MODEL_PATH, analysis
-
-    for name in (MODEL_PATH.name, MODEL_PATH.with_suffix(".tflite").name, "metrics.json"):
-        shutil.copy(MODEL_PATH.parent / name, tmp_path / name)
-    shipped_name = f"test-umap-{analysis.file_fingerprint(MODEL_PATH)}.npz"
-    shutil.copy(MODEL_PATH.parent / shipped_name, tmp_path / shipped_name)  # made already: the command only tidies up
+    shipped_map = analysis.cached_path(analysis.UMAP_CACHE, analysis.file_fingerprint(MODEL_PATH), MODEL_PATH.parent)
+    for path in (MODEL_PATH, fast_twin(MODEL_PATH), METRICS_PATH, shipped_map):  # the map made already: the command only tidies up
+        shutil.copy(path, tmp_path / path.name)
     stale = tmp_path / "test-umap-0123456789abcdef.npz"
     stale.write_bytes(b"the map of an earlier model file")
     result = run("embedding-map", "--model", str(tmp_path / MODEL_PATH.name))
     assert result.returncode == 0, result.stderr
-    assert f"wrote {tmp_path / shipped_name}" in result.stdout
-    assert sorted(path.name for path in tmp_path.glob("test-umap-*.npz")) == [shipped_name]
+    assert f"wrote {tmp_path / shipped_map.name}" in result.stdout
+    assert sorted(path.name for path in tmp_path.glob("test-umap-*.npz")) == [shipped_map.name]
