@@ -97,8 +97,6 @@ else:
 bucket_label = BUCKET_NAMES[bucket]
 # the whole width for traffic over time: its bars are wide enough to click
 clickable(charts.traffic(production.traffic(table, bucket), span, bucket, bucket_label), "monitoring_traffic")
-if table["source"].nunique() > 1:
-    st.caption("A source's bar too thin to click among the others? Keep only that source in Sources above: the chart then scales to it.")
 latency_column, refused_chart_column = st.columns(2)
 clickable(charts.latency(production.latency_percentiles(table, bucket), span, bucket, bucket_label), "monitoring_latency", latency_column)
 refused_share = production.refused_share(table, bucket)

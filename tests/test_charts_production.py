@@ -12,16 +12,19 @@ NOW = datetime(2026, 11, 26, 12, 10, tzinfo=timezone.utc)
 SPAN = (NOW - timedelta(hours=1), NOW)
 
 
-def test_traffic_stacks_sources_over_the_whole_window_and_carries_bucket_and_source():
-    counts = pd.DataFrame({"time": pd.to_datetime(["2026-11-26 12:08", "2026-11-26 12:08"], utc=True), "source": ["api", "draw"], "predictions": [5, 2]})
+def test_traffic_sets_sources_side_by_side_over_the_whole_window_and_carries_bucket_and_source():
+    counts = pd.DataFrame({"time": pd.to_datetime(["2026-11-26 12:08", "2026-11-26 12:08"], utc=True), "source": ["api", "draw"], "predictions": [600, 1]})
     figure = charts.traffic(counts, SPAN, "2min", "2 minutes")
     assert figure.layout.title.text == "Predictions served, per 2 minutes"
-    assert (figure.layout.xaxis.title.text, figure.layout.yaxis.title.text) == ("Time (UTC)", "Predictions")
+    assert (figure.layout.xaxis.title.text, figure.layout.yaxis.title.text) == ("Time (UTC)", "Predictions (log scale)")
     assert [trace.name for trace in figure.data] == ["API /predict", "Dashboard drawing"]
     assert list(figure.data[1].customdata[0]) == ["2026-11-26 12:08:00+00:00", "draw"]
     start, end = figure.layout.xaxis.range
     assert pd.Timestamp(start) == pd.Timestamp("2026-11-26 11:10", tz="UTC") and pd.Timestamp(end) == pd.Timestamp("2026-11-26 12:10", tz="UTC")
-    assert figure.data[0].width == 120_000  # a bar is the bucket's two minutes wide, in ms
+    # the bucket's two minutes (in ms) shared by the two sources, side by side
+    assert [(trace.offset, trace.width) for trace in figure.data] == [(-60_000, 60_000), (0, 60_000)]
+    low, high = figure.layout.yaxis.range
+    assert figure.layout.yaxis.type == "log" and low < 0 and 2.78 < high < 3.5  # one prediction stands above the floor, 600 below the top
 
 
 def test_latency_draws_three_percentiles_and_refusals_a_share():

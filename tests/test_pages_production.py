@@ -91,7 +91,7 @@ def test_monitoring_page_finds_mnist_like_traffic_like_mnist(store, test_set, pr
     assert {metric.label: metric.value for metric in app.metric}["Predictions"] == "300"
     assert "look like MNIST" in app.success[0].value
     assert {chart.key for chart in app.get("plotly_chart")} >= {"monitoring_traffic", "monitoring_latency", "monitoring_answers", "monitoring_confidence"}
-    assert chart_spec(app, "monitoring_traffic")["layout"]["yaxis"]["title"]["text"] == "Predictions"
+    assert chart_spec(app, "monitoring_traffic")["layout"]["yaxis"]["title"]["text"] == "Predictions (log scale)"
 
 
 def test_monitoring_page_flags_thick_strokes_in_plain_words_and_opens_the_inputs_behind_a_bar(store, test_set, predictor):

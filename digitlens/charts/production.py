@@ -20,16 +20,22 @@ CONFIDENCE_BIN = 0.05
 HEIGHT = 360
 FEATURE_BINS = 30
 TOOLBAR_ROOM = 50  # px right of a time chart, where its upright toolbar stands
+LOG_FLOOR = 0.5  # predictions: where the traffic chart's log axis starts, so a bar of one still stands
+LOG_HEADROOM = 0.15  # decades above the tallest bar
 
 
 def time_axis(figure: go.Figure, span: tuple, bucket: str) -> go.Figure:
     """The whole window on the time axis (one bucket of traffic alone made Plotly zoom to milliseconds), up to the
-    end of the current bucket, each bar a bucket wide; room on the right for the toolbar, off the newest bar."""
+    end of the current bucket; room on the right for the toolbar, off the newest bar."""
     start, end = span
     figure.update_xaxes(range=[pd.Timestamp(start).floor(bucket), pd.Timestamp(end).ceil(bucket)], type="date")
-    figure.update_traces(width=pd.Timedelta(bucket).total_seconds() * 1000, selector={"type": "bar"})
     figure.update_layout(margin_r=TOOLBAR_ROOM)
     return figure
+
+
+def bucket_ms(bucket: str) -> float:
+    """A time bucket's length in the date axis' unit, for the width of its bar."""
+    return pd.Timedelta(bucket).total_seconds() * 1000
 
 
 def middles(times: pd.Series, bucket: str) -> pd.Series:
@@ -38,20 +44,26 @@ def middles(times: pd.Series, bucket: str) -> pd.Series:
 
 
 def traffic(counts: pd.DataFrame, span: tuple, bucket: str, bucket_label: str) -> go.Figure:
-    """Predictions served per time bucket, stacked by source; customdata: the bucket's start and the source."""
+    """Predictions served per time bucket, the sources side by side on a log axis: three drawings beside a day of
+    API traffic still make a bar to see and click. customdata: the bucket's start and the source."""
+    groups = list(counts.groupby("source"))
+    slot = bucket_ms(bucket) / max(len(groups), 1)
     figure = go.Figure(
         [
             go.Bar(
                 x=middles(rows["time"], bucket), y=rows["predictions"], name=SOURCES.get(source, source),
-                marker_color=SOURCE_COLOURS.get(source, MUTED),
+                width=slot, offset=(place - len(groups) / 2) * slot, marker_color=SOURCE_COLOURS.get(source, MUTED),
                 customdata=np.stack([rows["time"].astype(str), [source] * len(rows)], axis=1),
                 hovertemplate="from %{customdata[0]}: %{y:,} predictions<extra>%{fullData.name}</extra>",
             )
-            for source, rows in counts.groupby("source")
+            for place, (source, rows) in enumerate(groups)
         ]
     )
-    figure.update_layout(barmode="stack", legend={"title": {"text": "Source"}})
-    return time_axis(_layout(figure, f"Predictions served, per {bucket_label}", "Time (UTC)", "Predictions", HEIGHT), span, bucket)
+    most = counts["predictions"].max() if len(counts) else 1
+    figure.update_layout(barmode="overlay", legend={"title": {"text": "Source"}})
+    figure.update_yaxes(type="log", range=[np.log10(LOG_FLOOR), np.log10(most) + LOG_HEADROOM], dtick=1)  # 1, 10, 100, ...
+    title = f"Predictions served, per {bucket_label}"
+    return time_axis(_layout(figure, title, "Time (UTC)", "Predictions (log scale)", HEIGHT), span, bucket)
 
 
 def latency(percentiles: pd.DataFrame, span: tuple, bucket: str, bucket_label: str) -> go.Figure:
@@ -105,8 +117,8 @@ def confidence(recent: np.ndarray, test: np.ndarray) -> go.Figure:
 def refused(shares: pd.DataFrame, span: tuple, bucket: str, bucket_label: str) -> go.Figure:
     """Share of inputs answered "not a digit" per time bucket; customdata: the bucket's start."""
     figure = go.Figure(
-        go.Bar(x=middles(shares["time"], bucket), y=shares["refused"], marker_color=ACCENT, customdata=shares["time"].astype(str),
-               text=[f"of {count:,}" for count in shares["predictions"]],
+        go.Bar(x=middles(shares["time"], bucket), y=shares["refused"], width=bucket_ms(bucket), marker_color=ACCENT,
+               customdata=shares["time"].astype(str), text=[f"of {count:,}" for count in shares["predictions"]],
                hovertemplate="from %{customdata}: %{y:.1%} refused, %{text}<extra></extra>")
     )
     figure.update_traces(textposition="none")
