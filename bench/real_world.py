@@ -124,7 +124,7 @@ def read_single(images: list, previous: Previous, predictor: Predictor, raw: boo
     current_refused = ~current_found if not_digit is None else ~current_found | not_digit
     return {
         "previous": np.where(previous_found, previous.predict(previous_inputs), NO_ANSWER),
-        "current": np.where(current_refused, NO_ANSWER, predictor.predict_proba(current_inputs).argmax(axis=1)),
+        "current": np.where(current_refused, NO_ANSWER, reading.read(predictor, current_inputs).digits),
         "previous refused": ~previous_found,
         "current refused": current_refused if not_digit is not None else None,
         "seen": current_inputs,
@@ -142,7 +142,7 @@ def read_numbers(images: list, predictor: Predictor) -> dict:
             digits = np.zeros((0, 28, 28), np.uint8)
         not_digit = current_refusals(predictor, digits) if len(digits) else None
         is_refused = len(digits) == 0 or (not_digit is not None and bool(not_digit.any()))
-        answers.append("" if is_refused else "".join(str(digit) for digit in predictor.predict_proba(digits).argmax(axis=1)))
+        answers.append("" if is_refused else reading.read(predictor, digits).number)
         refused.append(is_refused)
         seen.append(np.hstack(list(digits)) if len(digits) else np.zeros((28, 28), np.uint8))
     return {"current": np.array(answers), "current refused": np.array(refused), "seen": seen}
@@ -187,7 +187,7 @@ def upload_timing(previous: Previous, predictor: Predictor, split: str) -> None:
         return previous.predict(previous.preprocess.to_mnist(previous.preprocess.read_image(upload))[None])[0]
 
     def current_answer():
-        return predictor.predict_proba(reading.mnist_images(preprocess.read_image(upload), predictor=predictor)).argmax()
+        return reading.read(predictor, reading.mnist_images(preprocess.read_image(upload), predictor=predictor)).digits[0]
 
     times = {}
     for name, answer in (("previous", previous_answer), ("current", current_answer)):

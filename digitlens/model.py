@@ -21,6 +21,7 @@ EMBEDDING_LAYER = "embedding"
 DIGIT_OUTPUT = "digit"  # the detector's sigmoid: how much the image looks like any digit at all (outlier exposure)
 DEFAULT_DIGIT_THRESHOLD = 0.5  # used when the metrics card names none
 BATCH_CHUNK = 128  # batch size of the fast interpreter; measured fastest on 2 cores (bench/predictor.py)
+SMALL_BATCH = 32  # fewer images run one at a time: faster than one padded chunk (bench/predictor.py)
 FINGERPRINT_LENGTH = 12  # hex digits of the fast model's SHA-256: enough to tell versions apart
 BOTH, PROBABILITIES, DIGIT_SCORE, PIXELS = "both", "probabilities", "digit_score", "pixels"  # the fast twin's signatures and tensors
 VERSIONS_DIR = MODEL_DIR / "versions"  # fine-tuned models (train --with-feedback), one folder each, named by UTC time
@@ -235,11 +236,15 @@ class Predictor:
         return found[PROBABILITIES], found[DIGIT_SCORE][:, 0]
 
     def _run(self, signature: str, images) -> dict[str, np.ndarray]:
-        """The signature's outputs for a batch: one image at once, more in padded chunks of BATCH_CHUNK."""
+        """The signature's outputs for a batch: a few images one at a time, more in padded chunks of BATCH_CHUNK."""
         batch = as_batch(images)
         with self._lock:
-            if len(batch) == 1:
-                return {name: array.copy() for name, array in self._runners[1, signature](**{PIXELS: batch}).items()}
+            if len(batch) < SMALL_BATCH:
+                runs = [
+                    {name: array.copy() for name, array in self._runners[1, signature](**{PIXELS: image[None]}).items()}
+                    for image in batch
+                ]
+                return {name: np.concatenate([run[name] for run in runs]) for name in runs[0]}
             found = {}
             for start in range(0, len(batch), BATCH_CHUNK):
                 chunk = batch[start : start + BATCH_CHUNK]

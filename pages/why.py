@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from digitlens import charts
+from digitlens import charts, reading
 
 st.title("Why this prediction?")
 st.caption(
@@ -30,7 +30,7 @@ if source == "Upload":
     image = ui.uploaded_digit(upload)
     if image is None:
         st.stop()
-    probabilities, true_label = ui.get_predictor().predict_proba(image)[0], None
+    probabilities, true_label = reading.read(ui.get_predictor(), image[None]).probabilities[0], None  # as the Draw page reads it
 else:
     image_id = st.number_input("Test image id", min_value=0, max_value=len(images) - 1, value=default_id, step=1)
     row = predictions.loc[image_id]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from digitlens import METRICS_PATH, MODEL_PATH, nondigits
-from digitlens.model import Predictor, fast_twin
+from digitlens.model import SMALL_BATCH, Predictor, fast_twin
 
 
 def test_committed_model_reaches_99_6_percent_on_mnist_test(predictor, test_set):
@@ -84,6 +84,16 @@ def test_batch_results_match_single_image_results(predictor, test_set):
     images, _ = test_set
     batch = predictor.predict_proba(images[:130])
     assert np.allclose(batch[129], predictor.predict_proba(images[129])[0], atol=1e-5)
+
+
+def test_a_small_batch_run_image_by_image_matches_a_chunk(predictor, test_set):
+    images, _ = test_set
+    chunk_probabilities, chunk_scores = predictor.outputs(images[:130])
+    few = SMALL_BATCH - 1
+    probabilities, scores = predictor.outputs(images[:few])
+    assert probabilities.shape == (few, 10) and scores.shape == (few,)
+    assert np.allclose(probabilities, chunk_probabilities[:few], atol=1e-5)
+    assert np.allclose(scores, chunk_scores[:few], atol=1e-5)
 
 
 @pytest.mark.parametrize(

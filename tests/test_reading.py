@@ -31,8 +31,26 @@ def test_read_uses_the_models_digit_threshold(predictor):
     images = reading.mnist_images(written("4*2"), number=True)
     found = reading.read(predictor, images)
     assert found.number == "4?2"
-    assert found.is_digit.tolist() == predictor.is_digit(images).tolist()
-    np.testing.assert_allclose(found.probabilities, predictor.predict_proba(images))
+    assert found.is_digit.tolist() == predictor.is_digit(images).tolist()  # the score of the images as given
+
+
+def test_read_takes_the_geometric_mean_of_the_views(predictor):
+    images = reading.mnist_images(written("42"), number=True)
+    found = reading.read(predictor, images)
+    each_view = np.stack([predictor.predict_proba(view) for view in reading.views(images)])
+    expected = np.exp(np.log(each_view).mean(axis=0))
+    np.testing.assert_allclose(found.probabilities, expected / expected.sum(axis=1, keepdims=True), rtol=1e-4, atol=1e-6)
+    assert found.number == "42"
+
+
+def test_views_are_the_images_as_given_thinner_and_turned():
+    images, _ = data.load("test")
+    given, thinner, *turned = reading.views(images[:3])
+    assert len(turned) == len(reading.TURNS)
+    np.testing.assert_array_equal(given, images[:3])
+    assert (thinner <= given).all() and thinner.sum() < 0.8 * given.sum()
+    for view in turned:  # the same ink, elsewhere
+        assert abs(view.sum() / given.sum() - 1) < 0.05 and not np.allclose(view, given)
 
 
 def digit_beside_a_heavy_cross(index: int) -> tuple[np.ndarray, int]:
