@@ -1,16 +1,15 @@
 """The error-analysis pages (issue 6) run headless by AppTest through the router, with the real model and test set."""
 
 import base64
-import io
 import json
 
 import numpy as np
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from digitlens import ROOT, analysis, reading, strokes
 from digitlens.store import VERDICTS
+from shapes import png
 
 TIMEOUT = 120  # the first embedding of the test set loads TensorFlow
 
@@ -119,12 +118,16 @@ def test_why_page_explains_a_test_image_and_follows_the_id(predictions):
     assert f"For {predictions.loc[0, 'predicted']} (predicted" in figures(app)[0]["layout"]["annotations"][0]["text"]
 
 
-def test_why_page_explains_an_uploaded_digit():
+def why_page_with_upload(name: str, contents: bytes) -> AppTest:
+    """The Why page asked to explain an uploaded file."""
     app = open_page("pages/why.py")
     app.segmented_control(key="why_source").set_value("Upload").run()
-    buffer = io.BytesIO()
-    Image.fromarray(strokes.draw(3, rgba=False, dark_on_light=True)).save(buffer, format="PNG")
-    app.file_uploader[0].upload("three.png", buffer.getvalue(), "image/png").run()
+    app.file_uploader[0].upload(name, contents, "image/png").run()
+    return app
+
+
+def test_why_page_explains_an_uploaded_digit():
+    app = why_page_with_upload("three.png", png(strokes.draw(3, rgba=False, dark_on_light=True)))
     assert not app.exception
     saliency, _ = figures(app)
     assert saliency["layout"]["annotations"][0]["text"].startswith("For 3 (predicted")
@@ -135,14 +138,9 @@ def test_why_page_explains_an_uploaded_digit():
 
 def test_why_page_gives_an_upload_the_probabilities_the_draw_page_gives_it(predictor, test_set):
     five = 255 - test_set[0][8]  # a 5 the model reads surer in its views (94 %) than as given (78 %)
-    app = open_page("pages/why.py")
-    app.segmented_control(key="why_source").set_value("Upload").run()
-    buffer = io.BytesIO()
-    Image.fromarray(five).save(buffer, format="PNG")
-    app.file_uploader[0].upload("five.png", buffer.getvalue(), "image/png").run()
+    app = why_page_with_upload("five.png", png(five))
     as_read = reading.read(predictor, reading.mnist_images(five, predictor=predictor)).probabilities[0, 5]
     assert figures(app)[0]["layout"]["annotations"][0]["text"] == f"For 5 (predicted, {as_read:.1%})"
-
 
 
 def test_why_page_with_an_id_that_is_no_test_image_says_so_and_shows_the_first_mistake(predictions):
@@ -158,9 +156,7 @@ def test_why_page_with_an_id_that_is_no_test_image_says_so_and_shows_the_first_m
 
 def test_an_upload_that_is_no_image_is_named_as_written_with_the_reason():
     """A file name is shown as text: Markdown in it (a link) is escaped, not rendered."""
-    app = open_page("pages/why.py")
-    app.segmented_control(key="why_source").set_value("Upload").run()
-    app.file_uploader[0].upload("[x](https://example.com).png", b"GIF89a broken", "image/png").run()
+    app = why_page_with_upload("[x](https://example.com).png", b"GIF89a broken")
     assert not app.exception
     message = app.error[0].value
     assert message.startswith(r"\[x\]\(https\://example\.com\)\.png") and "not a readable image" in message
