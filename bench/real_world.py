@@ -132,17 +132,17 @@ def read_single(images: list, previous: Previous, predictor: Predictor, raw: boo
 
 
 def read_numbers(images: list, predictor: Predictor) -> dict:
-    """The current pipeline on numbers, as the dashboard and API read them (reading.mnist_images with the model):
-    the digit string read, '' when refused (any digit taken for a non-digit) or no ink."""
+    """The current pipeline on numbers, as the dashboard and API read them (reading.mnist_images and reading.read
+    with the model): the digit string read, '' when refused (any digit taken for a non-digit) or no ink."""
     answers, refused, seen = [], [], []
     for image in images:
         try:
             digits = reading.mnist_images(image, number=True, predictor=predictor)
         except preprocess.NoInkError:
             digits = np.zeros((0, 28, 28), np.uint8)
-        not_digit = current_refusals(predictor, digits) if len(digits) else None
-        is_refused = len(digits) == 0 or (not_digit is not None and bool(not_digit.any()))
-        answers.append("" if is_refused else reading.read(predictor, digits).number)
+        found = reading.read(predictor, digits, number=True) if len(digits) else None
+        is_refused = found is None or not found.is_digit.all()
+        answers.append("" if is_refused else found.number)
         refused.append(is_refused)
         seen.append(np.hstack(list(digits)) if len(digits) else np.zeros((28, 28), np.uint8))
     return {"current": np.array(answers), "current refused": np.array(refused), "seen": seen}
@@ -247,7 +247,10 @@ def main() -> None:
         sets = material.build(split)
         print(f"{split} split, seed {material.SEEDS[split]}: sets built in {time.perf_counter() - start:.0f} s")
         print(f"previous = {PREVIOUS}: no refusals, one digit per image")
-        print(f"current = working tree, model {predictor.fingerprint} ({args.model or 'shipped'}), digit threshold {predictor.digit_threshold:.3g}")
+        print(
+            f"current = working tree, model {predictor.fingerprint} ({args.model or 'shipped'}), "
+            f"digit threshold {predictor.digit_threshold:.3g} (in numbers {predictor.number_threshold:.3g})"
+        )
         print("read right: the right digit, not refused; refused: real digits (lower is better), non-digits (higher is better)")
         print(f"\n{'set':36}{'n':>6}{'read right':>21}{'refused':>22}")
         print(f"{'':36}{'':6}{'previous':>11}{'current':>10}{'previous':>12}{'current':>10}")

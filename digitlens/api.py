@@ -270,7 +270,7 @@ def predict_image(
         images = reading.mnist_images(read_image(file.file.read(), file.filename), number, request.app.state.predictor)
     except ValueError as error:  # not an image, or no digit in it; both messages say what is expected
         raise HTTPException(422, str(error)) from None
-    found = reading.read(request.app.state.predictor, images)
+    found = reading.read(request.app.state.predictor, images, number)
     if request.app.state.log is not None:
         request.app.state.log.record("api_image", request.app.state.predictor.fingerprint, found.images, found.probabilities, found.is_digit, time.perf_counter() - started)
     telemetry.count_answers(found.probabilities)

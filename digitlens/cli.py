@@ -71,7 +71,7 @@ def predict(args) -> int:
     status = 0
     for path in args.images:
         try:
-            found = reading.read(predictor, reading.mnist_images(read_image(path), args.number, predictor))
+            found = reading.read(predictor, reading.mnist_images(read_image(path), args.number, predictor), args.number)
         except ValueError as error:  # unreadable file or no digit in it: report it, go on with the others
             print(f"error: {error}", file=sys.stderr)
             status = 2

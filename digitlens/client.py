@@ -56,6 +56,10 @@ class RemotePredictor:
     def digit_threshold(self) -> float:
         return self.local.digit_threshold
 
+    @property
+    def number_threshold(self) -> float:
+        return self.local.number_threshold
+
     @cached_property
     def local(self) -> Predictor:
         """The local model's fast predictor, loaded on first use, for the digit scores the API does not send."""

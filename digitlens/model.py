@@ -172,20 +172,28 @@ def metrics_card(keras_path: Path | str = MODEL_PATH) -> dict:
     return found if isinstance(found, dict) else {}
 
 
-def digit_threshold(keras_path: Path) -> float:
-    """The not-a-digit threshold from the metrics card beside the model (its `not_a_digit.rule` says how it was chosen)."""
-    threshold = metrics_card(keras_path).get("not_a_digit", {}).get("threshold", DEFAULT_DIGIT_THRESHOLD)
-    return float(threshold) if isinstance(threshold, (int, float)) else DEFAULT_DIGIT_THRESHOLD
+def digit_thresholds(keras_path: Path) -> tuple[float, float]:
+    """The not-a-digit thresholds from the metrics card beside the model, for one digit and for the marks of a
+    number (its `not_a_digit.rule` and `number_rule` say how they were chosen); a card without the second, the first."""
+    card = metrics_card(keras_path).get("not_a_digit", {})
+    threshold = card.get("threshold")
+    threshold = float(threshold) if isinstance(threshold, (int, float)) else DEFAULT_DIGIT_THRESHOLD
+    in_numbers = card.get("number_threshold")
+    return threshold, float(in_numbers) if isinstance(in_numbers, (int, float)) else threshold
 
 
 class Predictor:
     """Probabilities and digit scores for MNIST-style images through the LiteRT interpreter; safe to share between threads."""
 
-    def __init__(self, fast_model: bytes, keras_path: Path | None = None, digit_threshold: float = DEFAULT_DIGIT_THRESHOLD):
+    def __init__(
+        self, fast_model: bytes, keras_path: Path | None = None, digit_threshold: float = DEFAULT_DIGIT_THRESHOLD,
+        number_threshold: float | None = None,
+    ):
         from ai_edge_litert.interpreter import Interpreter
 
         self.keras_path = keras_path
         self.digit_threshold = digit_threshold
+        self.number_threshold = digit_threshold if number_threshold is None else number_threshold  # see reading.read
         self.fingerprint = hashlib.sha256(fast_model).hexdigest()[:FINGERPRINT_LENGTH]  # names the model in the prediction log
         # by batch size: one image on one thread, chunks of BATCH_CHUNK on two; each with both signatures
         self._interpreters = {size: Interpreter(model_content=fast_model, num_threads=threads) for size, threads in ((1, 1), (BATCH_CHUNK, 2))}
@@ -208,9 +216,9 @@ class Predictor:
         if not keras_path.exists():
             raise FileNotFoundError(f"{keras_path}: no trained model there; run `python -m digitlens train`")
         if not fast_path.exists():
-            return cls(convert_to_fast(load_keras(keras_path)), keras_path, digit_threshold(keras_path))
+            return cls(convert_to_fast(load_keras(keras_path)), keras_path, *digit_thresholds(keras_path))
         try:
-            return cls(fast_path.read_bytes(), keras_path, digit_threshold(keras_path))
+            return cls(fast_path.read_bytes(), keras_path, *digit_thresholds(keras_path))
         except (ValueError, RuntimeError) as error:  # empty, truncated or not a LiteRT model at all
             raise ValueError(f"{fast_path}: not a readable LiteRT model ({error}); `python -m digitlens train` rebuilds it") from None
 

@@ -65,7 +65,7 @@ with result_area:
         if not number:
             ui.show_empty_prediction(key="drawing")
     else:
-        found = reading.read(ui.get_predictor(), images)
+        found = reading.read(ui.get_predictor(), images, number)
         latency = time.perf_counter() - started
         ui.show_reading(found, number, key="drawing", hint=DRAWING_HINT[mode])
         if not number:
@@ -87,7 +87,7 @@ st.subheader("Or upload a picture of a number" if number else "Or upload a pictu
 upload = st.file_uploader("A PNG or JPEG photo or scan", type=["png", "jpg", "jpeg"])
 upload_started = time.perf_counter()
 if upload is not None and (upload_images := ui.uploaded_images(upload, number)) is not None:
-    uploaded = reading.read(ui.get_predictor(), upload_images)
+    uploaded = reading.read(ui.get_predictor(), upload_images, number)
     upload_latency = time.perf_counter() - upload_started
     upload_area, upload_result_area = (st.container(), st.container()) if number else st.columns([1, 2], gap="large")
     upload_area.image(upload, caption=ui.literal(upload.name), width=NUMBER_CANVAS_WIDTH if number else CANVAS_SIDE)

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from digitlens import METRICS_PATH, api
+from digitlens import METRICS_PATH, api, reading
 from digitlens.api import MAX_BODY_BYTES, MAX_IMAGES, app
 from servers import metric_samples
 from shapes import png, written
@@ -134,6 +134,16 @@ def test_predict_image_marks_what_is_not_a_digit_in_a_number(client):
     result = post_image(client, png(written("4*2")), number=True).json()
     assert result["number"] == "4?2"
     assert [digit["is_digit"] for digit in result["digits"]] == [True, False, True]
+
+
+def test_predict_image_reads_a_doubtful_digit_in_a_number_but_refuses_it_alone(client, monkeypatch):
+    predictor = client.app.state.predictor
+    scores = predictor.digit_scores(reading.mnist_images(written("42"), number=True, predictor=predictor))
+    monkeypatch.setattr(predictor, "digit_threshold", 1.01)  # no mark passes alone ...
+    monkeypatch.setattr(predictor, "number_threshold", float(scores.min()) / 2)  # ... both do among a number's marks
+    assert post_image(client, png(written("42")), number=True).json()["number"] == "42"
+    assert post_image(client, png(written("4")), number=True).json()["number"] == "?"  # one mark: a digit alone
+    assert post_image(client, png(written("4"))).json()["is_digit"] is False
 
 
 def test_predict_image_reads_one_digit_as_a_one_digit_number(client, test_set):

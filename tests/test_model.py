@@ -59,7 +59,11 @@ def test_threshold_comes_from_the_metrics_card(tmp_path):
     copy.write_bytes(MODEL_PATH.read_bytes())
     fast_twin(copy).write_bytes(fast_twin(MODEL_PATH).read_bytes())
     (tmp_path / "metrics.json").write_text(json.dumps({"not_a_digit": {"threshold": 0.123}}))
-    assert Predictor.load(copy).digit_threshold == 0.123
+    loaded = Predictor.load(copy)
+    assert loaded.digit_threshold == loaded.number_threshold == 0.123  # a card from before numbers had their own
+    (tmp_path / "metrics.json").write_text(json.dumps({"not_a_digit": {"threshold": 0.123, "number_threshold": 0.01}}))
+    loaded = Predictor.load(copy)
+    assert (loaded.digit_threshold, loaded.number_threshold) == (0.123, 0.01)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 """A picture read as one digit or as a number, the same for the dashboard, the API and the CLI."""
 
+import copy
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -32,6 +34,24 @@ def test_read_uses_the_models_digit_threshold(predictor):
     found = reading.read(predictor, images)
     assert found.number == "4?2"
     assert found.is_digit.tolist() == predictor.is_digit(images).tolist()  # the score of the images as given
+
+
+def test_a_sign_among_digits_is_still_not_a_digit_at_the_numbers_threshold(predictor):
+    assert predictor.number_threshold < predictor.digit_threshold  # as bench/calibrate_threshold.py chose them
+    images = reading.mnist_images(written("4*2"), number=True)
+    found = reading.read(predictor, images, number=True)
+    assert found.number == "4?2"
+    assert found.is_digit.tolist() == (predictor.digit_scores(images) >= predictor.number_threshold).tolist()
+
+
+def test_among_a_numbers_marks_a_doubtful_digit_is_read_but_alone_it_is_refused(predictor):
+    images = reading.mnist_images(written("42"), number=True)
+    scores = predictor.digit_scores(images)
+    doubting = copy.copy(predictor)  # thresholds on either side of both marks' scores
+    doubting.digit_threshold, doubting.number_threshold = scores.max() + 1e-6, scores.min() - 1e-6
+    assert reading.read(doubting, images, number=True).number == "42"
+    assert reading.read(doubting, images).number == "??"  # the same marks as separate digits
+    assert reading.read(doubting, images[:1], number=True).number == "?"  # a number of one mark is one digit
 
 
 def test_read_takes_the_geometric_mean_of_the_views(predictor):
