@@ -27,6 +27,7 @@ MIN_INK_CONTRAST = 32 / MAX_PIXEL  # flatter images hold no digit
 MAX_IMAGE_PIXELS = 40_000_000
 MAX_ASPECT = 20  # a picture of a digit or a number is at most this many times as wide as tall, or as tall as wide
 WORK_SIDE = 512  # the ink is looked for at this size: a digit over a fifth of the frame keeps 100+ pixels
+DRAFT_SLACK = 0.9  # JPEG decodes at 1/2, 1/4 or 1/8: one up to this much below WORK_SIDE beats one twice its size
 PAPER_SIDE = 128  # the paper is estimated at this size: light and shadows vary slowly
 PAPER_STEP = 0.25  # the paper changing by this share from one pixel to the next (at PAPER_SIDE) is an edge, not light
 SMALL_IMAGE_SIDE = 64  # images no larger than this are digits already cut out; larger ones are photos
@@ -89,7 +90,7 @@ def read_image(source, name: str | None = None) -> np.ndarray:
         check_size(name, *image.size)  # from the header, before a single pixel is decoded
         scale = WORK_SIDE / max(image.size)
         if scale < 1:
-            image.draft(image.mode, (round(image.width * scale), round(image.height * scale)))
+            image.draft(image.mode, (round(image.width * scale * DRAFT_SLACK), round(image.height * scale * DRAFT_SLACK)))
         image = ImageOps.exif_transpose(image)
         image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
     except ImageError:

@@ -155,6 +155,10 @@ def test_page_edge_against_a_dark_table_is_not_the_digit():
     assert np.abs(to_mnist(photo).astype(int) - clean.astype(int)).mean() < 12
 
 
+def test_a_12_megapixel_jpeg_is_decoded_at_an_eighth_not_a_quarter():
+    assert read_image(jpeg_bytes(np.full((3000, 4000), 230, np.uint8))).shape[:2] == (375, 500)
+
+
 def test_a_large_jpeg_is_decoded_reduced_and_reads_like_a_small_one():
     page = drawn_ink(3, size=3000, box=(0.35, 0.3, 0.6, 0.7), width=90)
     big = read_image(jpeg_bytes(paper_photo(page)))
