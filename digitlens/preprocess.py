@@ -79,8 +79,9 @@ def read_image(source, name: str | None = None) -> np.ndarray:
     """Decode a PNG/JPEG/... from a path, bytes or a binary file into an array; ImageError, naming the file (or
     `name`) and the reason, if it cannot.
 
-    Large photos are decoded reduced (JPEG's draft mode, then a box filter) to the WORK_SIDE the ink is looked
-    for at, and turned upright as the camera's EXIF tag says.
+    Large photos are decoded reduced (JPEG's draft mode, then a box filter) to at most the WORK_SIDE the ink is
+    looked for at (a JPEG's draft may land up to DRAFT_SLACK below it), and turned upright as the camera's EXIF
+    tag says.
     """
     name = name or (str(source) if isinstance(source, (str, Path)) else "the upload")
     if isinstance(source, bytes):
@@ -90,7 +91,7 @@ def read_image(source, name: str | None = None) -> np.ndarray:
         check_size(name, *image.size)  # from the header, before a single pixel is decoded
         scale = WORK_SIDE / max(image.size)
         if scale < 1:
-            image.draft(image.mode, (round(image.width * scale * DRAFT_SLACK), round(image.height * scale * DRAFT_SLACK)))
+            image.draft(image.mode, tuple(round(side * scale * DRAFT_SLACK) for side in image.size))
         image = ImageOps.exif_transpose(image)
         image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
     except ImageError:
