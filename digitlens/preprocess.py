@@ -228,7 +228,7 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
     SHADED_LINE times as strong as over a longer stretch, and the blob keeps its middle.
     """
     angle = ruling_angle(ink)
-    upright = ndimage.rotate(ink, angle, reshape=False, order=1) if angle else ink
+    upright = turned(ink, angle)
     lines = np.zeros_like(upright)
     for axis in (0, 1):
         side = upright.shape[axis]
@@ -240,14 +240,16 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
         labels, count = ndimage.label(ndimage.grey_opening(band, size=along(axis, length)) > LINE_PRESENCE)
         if count == 0:
             continue
-        local = np.minimum(ndimage.grey_opening(band, size=along(axis, round(RULED_LINE_STRETCH * side))), upright)
+        # the openings run along the axis, each line of pixels on its own: only those the lines lie on are needed
+        on = np.flatnonzero((labels > 0).any(axis=axis))
+        across = (slice(None), on) if axis == 0 else (on, slice(None))
+        band, labels = band[across], labels[across]
+        local = np.minimum(ndimage.grey_opening(band, size=along(axis, round(RULED_LINE_STRETCH * side))), upright[across])
         shaded = SHADED_LINE * ndimage.grey_opening(band, size=along(axis, round(SHADED_LINE_STRETCH * side)))
         local = np.minimum(local, shaded)
         if count >= 2 or lone_line_is_ruling(local, labels == 1, axis, upright.max()):
-            lines = np.maximum(lines, np.where(labels > 0, local, 0))
-    if angle:
-        lines = ndimage.rotate(lines, -angle, reshape=False, order=1)
-    return np.clip(ink - lines, 0, 1)
+            lines[across] = np.maximum(lines[across], np.where(labels > 0, local, 0))
+    return np.clip(ink - turned(lines, -angle), 0, 1)
 
 
 def along(axis: int, length: int) -> list[int]:
@@ -269,7 +271,17 @@ def ruling_angle(ink: np.ndarray) -> float:
     most ink lies on lines running nearly edge to edge. Only such lines count, so bold writing, a shadow or a
     large blob, whose rows or columns also vary, cannot outweigh a faint ruling."""
     small = reduce(ink, PAPER_SIDE)
-    return float(max(RULING_ANGLES, key=lambda angle: long_line_ink(ndimage.rotate(small, angle, reshape=False, order=1))))
+    return float(max(RULING_ANGLES, key=lambda angle: long_line_ink(turned(small, angle))))
+
+
+def turned(ink: np.ndarray, angle: float) -> np.ndarray:
+    """Float ink turned angle degrees counter-clockwise about its centre, bilinear, the frame kept (as
+    ndimage.rotate(ink, angle, reshape=False, order=1), three times as fast)."""
+    if not angle:
+        return ink
+    height, width = ink.shape
+    image = Image.fromarray(np.asarray(ink, np.float32), "F")
+    return np.asarray(image.rotate(angle, Image.Resampling.BILINEAR, center=(width / 2, height / 2)))
 
 
 def long_line_ink(ink: np.ndarray) -> float:
