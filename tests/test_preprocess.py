@@ -3,6 +3,7 @@ import io
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage
 
 from digitlens import preprocess, reading
 from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist, to_mnist_sequence
@@ -268,8 +269,6 @@ def test_the_page_slant_comes_from_the_ruled_lines_not_from_bold_writing():
 def test_turning_is_scipys_bilinear_rotation_inside_the_frame(angle):
     """turned (Pillow, three times as fast) must turn the same way and as far as ndimage.rotate did, or ruled
     lines found at one slant are taken away at another."""
-    from scipy import ndimage
-
     page = np.asarray(ruled_page(slant=2, size=(200, 150)))
     inside = (slice(12, -12), slice(12, -12))
     expected = ndimage.rotate(page, angle, reshape=False, order=1)
