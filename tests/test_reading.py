@@ -5,9 +5,10 @@ import copy
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+from scipy import ndimage
 
 from digitlens import data, reading
-from digitlens.preprocess import NoInkError
+from digitlens.preprocess import NoInkError, to_mnist_sequence
 from photos import paper_photo
 from shapes import written
 
@@ -99,3 +100,29 @@ def test_a_canvas_drawing_is_read_as_drawn_even_when_the_model_doubts_it(predict
     canvas = np.zeros(ink.shape + (4,), np.uint8)
     canvas[..., 3] = (ink * 255).astype(np.uint8)  # strokes on a transparent layer, as the canvas sends them
     np.testing.assert_array_equal(reading.mnist_images(canvas, predictor=predictor), reading.mnist_images(canvas))
+
+
+def mnist_number_drawn(indices: list[int], pen: int) -> np.ndarray:
+    """MNIST test digits side by side on the canvas (RGBA), enlarged and drawn pen pixels thicker (negative: thinner)."""
+    images, _ = data.load("test")
+    ink = Image.new("L", (60 + 190 * len(indices), 260), 0)
+    for position, index in enumerate(indices):
+        big = np.asarray(Image.fromarray(images[index]).resize((150, 150), Image.Resampling.BILINEAR))
+        big = ndimage.grey_dilation(big, size=(pen, pen)) if pen > 0 else ndimage.grey_erosion(big, size=(-pen, -pen))
+        ink.paste(Image.fromarray(big), (30 + 190 * position, 55))
+    canvas = np.zeros((ink.height, ink.width, 4), np.uint8)
+    canvas[..., 3] = np.where(np.asarray(ink) > 100, 255, 0)
+    return canvas
+
+
+@pytest.mark.parametrize("pen", [-5, 9])
+def test_a_whole_digit_the_detector_doubts_is_not_cut_into_parts_it_likes_better(predictor, pen):
+    canvas = mnist_number_drawn([4, 54], pen)  # a 4 and an open-looped 6
+
+    def bare_score_judge(images):
+        probabilities, scores = reading.outputs(predictor, images)
+        return probabilities.max(axis=1) * scores
+
+    assert reading.read(predictor, to_mnist_sequence(canvas, bare_score_judge), number=True).number != "46"  # 6 cut in two
+    found = reading.read(predictor, reading.mnist_images(canvas, number=True, predictor=predictor), number=True)
+    assert found.number == "46"
