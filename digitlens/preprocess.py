@@ -56,6 +56,8 @@ SPLIT_SLACK = 0.3  # a piece 1.7 digits wide holds two touching digits; 1.6, one
 MAX_GROUP = 3  # neighbouring pieces that may be one digit (a 4 or a 5 in strokes that do not touch, a broken stroke)
 SURENESS_FLOOR = 0.01  # what is not a digit counts this much however unsure: a star is one "?", not two halves
 CUT_COST = 0.5  # log-sureness a cut through a piece costs: a piece is a priori less often two touching digits than one
+LOW_PART = 0.6  # of the number's median height: a part this much lower is likelier half a digit than a digit ...
+LOW_PART_COST = 1.0  # ... and its log-sureness counts this much less: the halves of a 3 read as a plain 7 and 2
 NOISE_HEIGHT = 0.6  # of the tallest piece: a lower piece at a number's end that the judge rejects is noise, not a digit
 NOISE_SURENESS = 0.3  # ... and the judge's sureness below this
 GROUP_GAP = 0.5  # of a digit's width: pieces further apart are never one digit
@@ -458,18 +460,18 @@ def to_mnist_sequence(image, judge=None) -> np.ndarray:
     pieces = absorb_fragments(pieces, height)
     width = typical_width(pieces, height)
     if judge is not None:
-        return surest_reading(pieces, width, judge)
+        return surest_reading(pieces, width, height, judge)
     return np.concatenate([fields(cut(piece.ink, digits_in(piece.ink.shape[1] / width))) for piece in pieces])
 
 
-def surest_reading(pieces: list[Piece], digit_width: float, judge) -> np.ndarray:
+def surest_reading(pieces: list[Piece], digit_width: float, height: float, judge) -> np.ndarray:
     """Uint8 (K, 28, 28): the pieces grouped and cut into the digits the judge is surest of.
 
     Neighbouring pieces may be one digit (a broken stroke), and a piece one digit or several touching ones.
     Each grouping of up to MAX_GROUP neighbours may be cut at its columns of least ink (cut_columns); every
     part that choice allows (part_spans) is judged, all in one batch, and the reading with the largest sum of
-    log-sureness over its digits, less CUT_COST a cut, wins (best_path within a group, then the same dynamic
-    programming over the pieces). Cutting where the model reads each part best, not at even widths, splits
+    log-sureness over its digits, less CUT_COST a cut and LOW_PART_COST a part much lower than the number (height,
+    the pieces' median), wins (best_path within a group, then the same dynamic programming over the pieces). Cutting where the model reads each part best, not at even widths, splits
     digits narrower than the guess, or leaning over one another, as a font's do.
     A merged pair of digits reads unsure, a digit cut in two gives two unsure parts; what is no digit either
     way costs SURENESS_FLOOR a mark, so it is not cut into more marks.
@@ -494,8 +496,12 @@ def surest_reading(pieces: list[Piece], digit_width: float, judge) -> np.ndarray
     ]
     parts = [crop(groups[key][:, start:end]) for key, start, end in spans]
     images = fields(parts)
-    judged = dict(zip(spans, judge(images)))
-    log_sureness = {span: float(np.log(max(sureness, SURENESS_FLOOR))) for span, sureness in judged.items()}
+    sureness = judge(images)
+    judged = dict(zip(spans, sureness))
+    log_sureness = {
+        span: float(np.log(max(sure, SURENESS_FLOOR))) - (LOW_PART_COST if part.shape[0] < LOW_PART * height else 0.0)
+        for span, sure, part in zip(spans, sureness, parts)
+    }
     readings = {key: best_path(columns[key], lambda start, end, key=key: log_sureness.get((key, start, end))) for key in groups}
     best, choice = [0.0] + [-np.inf] * len(pieces), [None] * (len(pieces) + 1)
     for (first, stop), (score, _) in sorted(readings.items(), key=lambda item: item[0][1]):

@@ -1,16 +1,19 @@
 """A picture read as one digit or as a number, the same for the dashboard, the API and the CLI."""
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from digitlens import data, reading
+from digitlens import data, preprocess, reading
 from digitlens.preprocess import NoInkError, to_mnist_sequence
 from photos import paper_photo
 from shapes import written
+
+DATA = Path(__file__).parent / "data"
 
 
 def test_number_marks_what_is_not_a_digit_with_a_question_mark():
@@ -116,13 +119,32 @@ def mnist_number_drawn(indices: list[int], pen: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("pen", [-5, 9])
-def test_a_whole_digit_the_detector_doubts_is_not_cut_into_parts_it_likes_better(predictor, pen):
+def test_a_whole_digit_the_detector_doubts_is_not_cut_into_parts_it_likes_better(predictor, pen, monkeypatch):
     canvas = mnist_number_drawn([4, 54], pen)  # a 4 and an open-looped 6
+
+    def number_read_by(judge) -> str:
+        return reading.read(predictor, to_mnist_sequence(canvas, judge), number=True).number
+
+    def rooted_score_judge(images):
+        return reading.sureness(predictor, images)
 
     def bare_score_judge(images):
         probabilities, scores = reading.outputs(predictor, images)
         return probabilities.max(axis=1) * scores
 
-    assert reading.read(predictor, to_mnist_sequence(canvas, bare_score_judge), number=True).number != "46"  # 6 cut in two
+    assert number_read_by(rooted_score_judge) == "46"
+    monkeypatch.setattr(preprocess, "LOW_PART_COST", 0.0)  # the root alone keeps the 6 whole
+    assert number_read_by(bare_score_judge) != "46"  # the 6 cut in two
+    assert number_read_by(rooted_score_judge) == "46"
+
+
+@pytest.mark.parametrize("name", ["934", "819"])
+def test_no_digit_of_a_number_is_read_as_a_lower_part_and_the_rest(predictor, name, monkeypatch):
+    strokes = np.asarray(Image.open(DATA / f"number_{name}_strokes.png"))  # dev-split canvas numbers from bench/material.py
+    canvas = np.zeros(strokes.shape + (4,), np.uint8)
+    canvas[..., 3] = strokes
     found = reading.read(predictor, reading.mnist_images(canvas, number=True, predictor=predictor), number=True)
-    assert found.number == "46"
+    assert found.number == name
+    monkeypatch.setattr(preprocess, "LOW_PART_COST", 0.0)  # a digit cut into a low stroke and the rest reads better
+    found = reading.read(predictor, reading.mnist_images(canvas, number=True, predictor=predictor), number=True)
+    assert found.number != name and len(found.number) > len(name)
