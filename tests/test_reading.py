@@ -77,6 +77,22 @@ def test_views_are_the_images_as_given_thinner_and_turned():
         assert abs(view.sum() / given.sum() - 1) < 0.05 and not np.allclose(view, given)
 
 
+def test_thick_strokes_are_viewed_two_pixels_thinner_and_thin_ones_one():
+    images = np.zeros((2, 28, 28), np.uint8)
+    images[0, 4:24, 12:15] = 255  # a 1 three pixels wide
+    images[1, 4:24, 10:17] = 255  # a felt pen's, seven
+    assert reading.is_thick(images).tolist() == [False, True]
+    thinner = reading.views(images)[1] > 0
+    assert thinner.sum(axis=2).max(axis=1).tolist() == [2, 5]
+
+
+def test_a_felt_pen_1_with_a_broad_flag_is_read_as_1(predictor, monkeypatch):
+    image = np.asarray(Image.open(DATA / "sklearn_felt_pen_1.png"))  # what the model saw of a dev-split sklearn 1
+    assert reading.read(predictor, image[None]).digits.tolist() == [1]
+    monkeypatch.setattr(reading, "THICK_INNER_SHARE", 1.0)  # viewed a pixel thinner only, it passes for an 8
+    assert reading.read(predictor, image[None]).digits.tolist() == [8]
+
+
 def digit_beside_a_heavy_cross(index: int) -> tuple[np.ndarray, int]:
     """Ink (float 0-1) of MNIST test digit index, enlarged, and to its right a thick cross weighing more, and the label."""
     images, labels = data.load("test")
