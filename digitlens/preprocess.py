@@ -471,8 +471,9 @@ def surest_reading(pieces: list[Piece], digit_width: float, height: float, judge
     Each grouping of up to MAX_GROUP neighbours may be cut at its columns of least ink (cut_columns); every
     part that choice allows (part_spans) is judged, all in one batch, and the reading with the largest sum of
     log-sureness over its digits, less CUT_COST a cut and LOW_PART_COST a part much lower than the number (height,
-    the pieces' median), wins (best_path within a group, then the same dynamic programming over the pieces). Cutting where the model reads each part best, not at even widths, splits
-    digits narrower than the guess, or leaning over one another, as a font's do.
+    the pieces' median), wins (best_path within a group, then the same dynamic programming over the pieces).
+    Cutting where the model reads each part best, not at even widths, splits digits narrower than the guess, or
+    leaning over one another, as a font's do.
     A merged pair of digits reads unsure, a digit cut in two gives two unsure parts; what is no digit either
     way costs SURENESS_FLOOR a mark, so it is not cut into more marks.
     Then low marks at either end that the judge finds unlike any digit go: a stretch of ruled line or a shadow's
