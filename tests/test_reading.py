@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from digitlens import data, preprocess, reading
-from digitlens.preprocess import NoInkError, to_mnist_sequence
+from digitlens.preprocess import NoInkError
 from photos import paper_photo
 from shapes import written
 
@@ -135,32 +135,27 @@ def mnist_number_drawn(indices: list[int], pen: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("pen", [-5, 9])
-def test_a_whole_digit_the_detector_doubts_is_not_cut_into_parts_it_likes_better(predictor, pen, monkeypatch):
-    canvas = mnist_number_drawn([4, 54], pen)  # a 4 and an open-looped 6
-
-    def number_read_by(judge) -> str:
-        return reading.read(predictor, to_mnist_sequence(canvas, judge), number=True).number
-
-    def rooted_score_judge(images):
-        return reading.sureness(predictor, images)
-
-    def bare_score_judge(images):
-        probabilities, scores = reading.outputs(predictor, images)
-        return probabilities.max(axis=1) * scores
-
-    assert number_read_by(rooted_score_judge) == "46"
-    monkeypatch.setattr(preprocess, "LOW_PART_COST", 0.0)  # the root alone keeps the 6 whole
-    assert number_read_by(bare_score_judge) != "46"  # the 6 cut in two
-    assert number_read_by(rooted_score_judge) == "46"
+def test_an_open_looped_6_is_not_read_as_a_low_stroke_and_the_rest(predictor, pen, monkeypatch):
+    canvas = mnist_number_drawn([4, 54], pen)  # a 4 and an open-looped 6, drawn thin or thick
+    found = reading.read(predictor, reading.mnist_images(canvas, number=True, predictor=predictor), number=True)
+    assert found.number == "46"
+    monkeypatch.setattr(preprocess, "LOW_PART_COST", 0.0)
+    found = reading.read(predictor, reading.mnist_images(canvas, number=True, predictor=predictor), number=True)
+    assert found.number.startswith("46") and len(found.number) == 3  # the 6 cut in two
 
 
-@pytest.mark.parametrize("name", ["934", "819"])
-def test_no_digit_of_a_number_is_read_as_a_lower_part_and_the_rest(predictor, name, monkeypatch):
-    strokes = np.asarray(Image.open(DATA / f"number_{name}_strokes.png"))  # dev-split canvas numbers from bench/material.py
+@pytest.mark.parametrize("text", ["4x2", "4*2", "1x1", "7*7", "3x8"])
+def test_a_sign_in_a_number_stays_one_mark_when_the_model_settles_the_cuts(predictor, text):
+    found = reading.read(predictor, reading.mnist_images(written(text), number=True, predictor=predictor), number=True)
+    assert found.number == text[0] + reading.NOT_A_DIGIT + text[2]  # not its halves read as two digits
+
+
+def test_a_drawn_number_is_not_read_with_a_low_stroke_as_a_digit(predictor, monkeypatch):
+    strokes = np.asarray(Image.open(DATA / "number_819_strokes.png"))  # a dev-split canvas number from bench/material.py
     canvas = np.zeros(strokes.shape + (4,), np.uint8)
     canvas[..., 3] = strokes
     found = reading.read(predictor, reading.mnist_images(canvas, number=True, predictor=predictor), number=True)
-    assert found.number == name
-    monkeypatch.setattr(preprocess, "LOW_PART_COST", 0.0)  # a digit cut into a low stroke and the rest reads better
+    assert found.number == "819"
+    monkeypatch.setattr(preprocess, "LOW_PART_COST", 0.0)
     found = reading.read(predictor, reading.mnist_images(canvas, number=True, predictor=predictor), number=True)
-    assert found.number != name and len(found.number) > len(name)
+    assert found.number == "8219"  # a digit cut into a low stroke and the rest
