@@ -39,6 +39,7 @@ SHADED_LINE_STRETCH = 0.6  # of the image side: ... and is at most SHADED_LINE t
 SHADED_LINE = 2  # a shadow darkens a line at most this much; a broad stroke lying on it is stronger still
 RULING_ANGLES = np.arange(-8, 9)  # degrees a photo of ruled paper may be turned, tried in 1-degree steps
 RULED_LINE_SLACK = 5  # pixels a ruled line may drift over its length (the photo is not quite straight)
+RULING_LINES = 3  # long lines in one direction that are ruling however strong: two may be a number's upright strokes
 EDGE_TO_EDGE = 0.9  # of the image side: a line this long runs from edge to edge
 FAINT_LINE = 0.6  # of the strongest ink: a lone long line fainter than this is ruling, not a 1 filling the frame
 LINE_PRESENCE = 0.04  # ink level below which no line is there
@@ -223,8 +224,9 @@ def relative_darkness(brightness: np.ndarray, paper: np.ndarray) -> np.ndarray:
 def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
     """Take away ruled or squared paper: straight lines running nearly edge to edge, at the page's slant.
 
-    Lines are taken away when there are several in one direction, or one fainter than the writing (a digit
-    filling the frame can be a long line too). Each line's strength is measured along a shorter stretch, so
+    Lines are taken away when there are RULING_LINES or more in one direction, or one of them is fainter than the
+    writing or runs edge to edge (a digit filling the frame can be a long line too, and so can the 1 and the 4 of
+    a number in a wide, short picture). Each line's strength is measured along a shorter stretch, so
     a line darker in a shadow goes too, and where a stroke crosses or rides on it, what is stronger stays. A
     stroke broader than that stretch (a felt-pen blob) would pass for the line there; so a line counts at most
     SHADED_LINE times as strong as over a longer stretch, and the blob keeps its middle.
@@ -249,7 +251,7 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
         local = np.minimum(ndimage.grey_opening(band, size=along(axis, round(RULED_LINE_STRETCH * side))), upright[across])
         shaded = SHADED_LINE * ndimage.grey_opening(band, size=along(axis, round(SHADED_LINE_STRETCH * side)))
         local = np.minimum(local, shaded)
-        if count >= 2 or lone_line_is_ruling(local, labels == 1, axis, upright.max()):
+        if count >= RULING_LINES or any(lone_line_is_ruling(local, labels == k, axis, upright.max()) for k in range(1, count + 1)):
             lines[across] = np.maximum(lines[across], np.where(labels > 0, local, 0))
     return np.clip(ink - turned(lines, -angle), 0, 1)
 

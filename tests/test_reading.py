@@ -1,6 +1,7 @@
 """A picture read as one digit or as a number, the same for the dashboard, the API and the CLI."""
 
 import copy
+import io
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from scipy import ndimage
 from digitlens import data, preprocess, reading
 from digitlens.preprocess import NoInkError
 from photos import paper_photo
-from shapes import written
+from shapes import photo_of, written
 
 DATA = Path(__file__).parent / "data"
 
@@ -159,3 +160,16 @@ def test_a_drawn_number_is_not_read_with_a_low_stroke_as_a_digit(predictor, monk
     monkeypatch.setattr(preprocess, "LOW_PART_COST", 0.0)
     found = reading.read(predictor, reading.mnist_images(canvas, number=True, predictor=predictor), number=True)
     assert found.number == "8219"  # a digit cut into a low stroke and the rest
+
+
+@pytest.mark.parametrize("text", ["1234", "4141"])
+def test_the_upright_strokes_of_a_number_in_a_wide_picture_are_not_taken_for_ruling(predictor, text, monkeypatch):
+    pictures = [written(text), np.asarray(Image.open(io.BytesIO(photo_of(text))))]  # 4:1, strokes 80 % of the height
+
+    def numbers_read() -> list[str]:
+        readings = [reading.mnist_images(picture, number=True, predictor=predictor) for picture in pictures]
+        return [reading.read(predictor, images, number=True).number for images in readings]
+
+    assert numbers_read() == [text, text]
+    monkeypatch.setattr(preprocess, "RULING_LINES", 2)  # two long upright strokes, a 1's and a 4's, taken away as ruling
+    assert numbers_read() != [text, text]
