@@ -14,3 +14,4 @@ IMAGE_SIDE = 28
 NUM_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 NUM_CLASSES = 10
 MAX_PIXEL = 255
+INK_PIXEL = 128  # a pixel of a 28x28 input at least this bright is ink

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 
-from digitlens import IMAGE_SIDE, NUM_CLASSES
+from digitlens import IMAGE_SIDE, INK_PIXEL, NUM_CLASSES
 
 WINDOWS = {  # the page's choice: how far back, and the width of one bar of traffic (30 to 48 bars: wide enough to click)
     "Last hour": (timedelta(hours=1), "2min"),
@@ -19,7 +19,6 @@ WINDOWS = {  # the page's choice: how far back, and the width of one bar of traf
     "Last 7 days": (timedelta(days=7), "6h"),
     "Last 30 days": (timedelta(days=30), "1D"),
 }
-INK = 128  # a pixel at least this bright is ink
 FEATURES = {  # column: how the page names it, and how a sentence says it is higher or lower than MNIST's
     "ink": ("Ink (share of the image)", "more ink", "less ink"),
     "stroke_width": ("Stroke width (px)", "thicker strokes", "thinner strokes"),
@@ -76,7 +75,7 @@ def input_features(images: np.ndarray) -> pd.DataFrame:
     Stroke width is ink area over half the ink's outline: a stroke w pixels wide and l long has area w*l and an
     outline of about 2*l.
     """
-    ink = np.asarray(images).reshape(-1, IMAGE_SIDE, IMAGE_SIDE) >= INK
+    ink = np.asarray(images).reshape(-1, IMAGE_SIDE, IMAGE_SIDE) >= INK_PIXEL
     area = ink.sum(axis=(1, 2))
     padded = np.pad(ink, ((0, 0), (1, 1), (1, 1)))
     inside = padded[:, :-2, 1:-1] & padded[:, 2:, 1:-1] & padded[:, 1:-1, :-2] & padded[:, 1:-1, 2:]

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from digitlens import INK_PIXEL
 from digitlens.preprocess import to_mnist, to_mnist_sequence
 
 NOT_A_DIGIT = "?"
 TURNS = (-10, 10)  # degrees: each digit is also read turned this much, as a slanted hand writes it
-INK_LEVEL = 127  # of 255: a pixel this bright is ink
 THICK_INNER_SHARE = 0.5  # a stroke w px wide keeps (w - 2) / w of its ink through a 3x3 erosion: over half, over 4 px
 
 
@@ -68,7 +68,7 @@ def views(images: np.ndarray) -> np.ndarray:
 
 def is_thick(images: np.ndarray) -> np.ndarray:
     """Bool (N,): strokes over 4 pixels wide, where most ink (THICK_INNER_SHARE) is over a pixel from the paper."""
-    ink = images > INK_LEVEL
+    ink = images >= INK_PIXEL
     inner = ndimage.binary_erosion(ink, structure=np.ones((1, 3, 3)))
     return inner.sum(axis=(1, 2)) > THICK_INNER_SHARE * np.maximum(ink.sum(axis=(1, 2)), 1)
 
