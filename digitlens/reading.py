@@ -60,8 +60,9 @@ def views(images: np.ndarray) -> np.ndarray:
     (dev split: photos 96.7 -> 96.8 %, handwriting 98.8 -> 99.0 %).
     """
     given = np.asarray(images, np.float32).reshape(-1, *np.shape(images)[-2:])
-    thick = is_thick(given)[:, None, None]
-    thinner = np.where(thick, ndimage.grey_erosion(given, size=(1, 3, 3)), ndimage.grey_erosion(given, size=(1, 2, 2)))
+    thinner = ndimage.grey_erosion(given, size=(1, 2, 2))
+    thick = is_thick(given)
+    thinner[thick] = ndimage.grey_erosion(given[thick], size=(1, 3, 3))
     turned = [ndimage.rotate(given, angle, axes=(1, 2), reshape=False, order=1) for angle in TURNS]
     return np.stack([given, thinner, *turned])
 
