@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from digitlens import data, preprocess, reading
+from digitlens.nondigits import as_canvas
 from digitlens.preprocess import NoInkError
 from photos import paper_photo
 from shapes import photo_of, written
@@ -117,8 +118,7 @@ def test_in_a_photo_the_model_picks_the_digit_over_a_heavier_mark_it_does_not_ta
 
 def test_a_canvas_drawing_is_read_as_drawn_even_when_the_model_doubts_it(predictor):
     ink, _ = digit_beside_a_heavy_cross(0)
-    canvas = np.zeros(ink.shape + (4,), np.uint8)
-    canvas[..., 3] = (ink * 255).astype(np.uint8)  # strokes on a transparent layer, as the canvas sends them
+    canvas = as_canvas((ink * 255).astype(np.uint8))  # strokes on a transparent layer, as the canvas sends them
     np.testing.assert_array_equal(reading.mnist_images(canvas, predictor=predictor), reading.mnist_images(canvas))
 
 
@@ -130,46 +130,39 @@ def mnist_number_drawn(indices: list[int], pen: int) -> np.ndarray:
         big = np.asarray(Image.fromarray(images[index]).resize((150, 150), Image.Resampling.BILINEAR))
         big = ndimage.grey_dilation(big, size=(pen, pen)) if pen > 0 else ndimage.grey_erosion(big, size=(-pen, -pen))
         ink.paste(Image.fromarray(big), (30 + 190 * position, 55))
-    canvas = np.zeros((ink.height, ink.width, 4), np.uint8)
-    canvas[..., 3] = np.where(np.asarray(ink) > 100, 255, 0)
-    return canvas
+    return as_canvas(np.where(np.asarray(ink) > 100, 255, 0).astype(np.uint8))
+
+
+def number_read_by_the_model(predictor, picture) -> str:
+    """The number in a picture as the dashboard, the API and the CLI read it: the model settles the cuts."""
+    return reading.read(predictor, reading.mnist_images(picture, number=True, predictor=predictor), number=True).number
 
 
 @pytest.mark.parametrize("pen", [-5, 9])
 def test_an_open_looped_6_is_not_read_as_a_low_stroke_and_the_rest(predictor, pen, monkeypatch):
     canvas = mnist_number_drawn([4, 54], pen)  # a 4 and an open-looped 6, drawn thin or thick
-    found = reading.read(predictor, reading.mnist_images(canvas, number=True, predictor=predictor), number=True)
-    assert found.number == "46"
+    assert number_read_by_the_model(predictor, canvas) == "46"
     monkeypatch.setattr(preprocess, "LOW_PART_COST", 0.0)
-    found = reading.read(predictor, reading.mnist_images(canvas, number=True, predictor=predictor), number=True)
-    assert found.number.startswith("46") and len(found.number) == 3  # the 6 cut in two
+    number = number_read_by_the_model(predictor, canvas)
+    assert number.startswith("46") and len(number) == 3  # the 6 cut in two
 
 
 @pytest.mark.parametrize("text", ["4x2", "4*2", "1x1", "7*7", "3x8"])
 def test_a_sign_in_a_number_stays_one_mark_when_the_model_settles_the_cuts(predictor, text):
-    found = reading.read(predictor, reading.mnist_images(written(text), number=True, predictor=predictor), number=True)
-    assert found.number == text[0] + reading.NOT_A_DIGIT + text[2]  # not its halves read as two digits
+    sign_as_one_mark = text[0] + reading.NOT_A_DIGIT + text[2]  # not its halves read as two digits
+    assert number_read_by_the_model(predictor, written(text)) == sign_as_one_mark
 
 
 def test_a_drawn_number_is_not_read_with_a_low_stroke_as_a_digit(predictor, monkeypatch):
-    strokes = np.asarray(Image.open(DATA / "number_819_strokes.png"))  # a dev-split canvas number from bench/material.py
-    canvas = np.zeros(strokes.shape + (4,), np.uint8)
-    canvas[..., 3] = strokes
-    found = reading.read(predictor, reading.mnist_images(canvas, number=True, predictor=predictor), number=True)
-    assert found.number == "819"
+    canvas = as_canvas(np.asarray(Image.open(DATA / "number_819_strokes.png")))  # dev split, bench/material.py
+    assert number_read_by_the_model(predictor, canvas) == "819"
     monkeypatch.setattr(preprocess, "LOW_PART_COST", 0.0)
-    found = reading.read(predictor, reading.mnist_images(canvas, number=True, predictor=predictor), number=True)
-    assert found.number == "8219"  # a digit cut into a low stroke and the rest
+    assert number_read_by_the_model(predictor, canvas) == "8219"  # a digit cut into a low stroke and the rest
 
 
 @pytest.mark.parametrize("text", ["1234", "4141"])
 def test_the_upright_strokes_of_a_number_in_a_wide_picture_are_not_taken_for_ruling(predictor, text, monkeypatch):
     pictures = [written(text), np.asarray(Image.open(io.BytesIO(photo_of(text))))]  # 4:1, strokes 80 % of the height
-
-    def numbers_read() -> list[str]:
-        readings = [reading.mnist_images(picture, number=True, predictor=predictor) for picture in pictures]
-        return [reading.read(predictor, images, number=True).number for images in readings]
-
-    assert numbers_read() == [text, text]
+    assert [number_read_by_the_model(predictor, picture) for picture in pictures] == [text, text]
     monkeypatch.setattr(preprocess, "RULING_LINES", 2)  # two long upright strokes, a 1's and a 4's, taken away as ruling
-    assert numbers_read() != [text, text]
+    assert [number_read_by_the_model(predictor, picture) for picture in pictures] != [text, text]
