@@ -57,6 +57,8 @@ SPLIT_SLACK = 0.3  # a piece 1.7 digits wide holds two touching digits; 1.6, one
 MAX_GROUP = 3  # neighbouring pieces that may be one digit (a 4 or a 5 in strokes that do not touch, a broken stroke)
 SURENESS_FLOOR = 0.01  # what is not a digit counts this much however unsure: a star is one "?", not two halves
 CUT_COST = 0.5  # log-sureness a cut through a piece costs: a piece is a priori less often two touching digits than one
+CUT_SURENESS = 0.5  # a piece one digit wide beside other digits is cut only into parts read this surely: a cross's
+# halves, each read as a digit a third sure, are not two digits ("x42" read "7642")
 LOW_PART = 0.6  # of the number's median height: a part this much lower is likelier half a digit than a digit ...
 LOW_PART_COST = 1.0  # ... and its log-sureness counts this much less: a digit cut into a low stroke and the rest
 NOISE_HEIGHT = 0.6  # of the tallest piece: a lower piece at a number's end that the judge rejects is noise, not a digit
@@ -477,7 +479,9 @@ def surest_reading(pieces: list[Piece], digit_width: float, height: float, judge
     Cutting where the model reads each part best, not at even widths, splits digits narrower than the guess, or
     leaning over one another, as a font's do.
     A merged pair of digits reads unsure, a digit cut in two gives two unsure parts; what is no digit either
-    way costs SURENESS_FLOOR a mark, so it is not cut into more marks.
+    way costs SURENESS_FLOOR a mark, so it is not cut into more marks; nor is a piece one digit wide, when the
+    number's other pieces say how wide a digit is, unless each part reads at least CUT_SURENESS (a cross is not
+    two digits read a third sure; two touching digits are as wide as two).
     Then low marks at either end that the judge finds unlike any digit go: a stretch of ruled line or a shadow's
     edge beside the number, or touching it (in the middle, such a mark stays, and the number shows it).
     """
@@ -501,10 +505,16 @@ def surest_reading(pieces: list[Piece], digit_width: float, height: float, judge
     images = fields(parts)
     sureness = judge(images)
     judged = dict(zip(spans, sureness))
-    log_sureness = {
-        span: float(np.log(max(sure, SURENESS_FLOOR))) - (LOW_PART_COST if part.shape[0] < LOW_PART * height else 0.0)
-        for span, sure, part in zip(spans, sureness, parts)
-    }
+    one_digit_wide = {key: len(pieces) > 1 and digits_in(ink.shape[1] / digit_width) == 1 for key, ink in groups.items()}
+
+    def log_sure(span, sure, part):
+        key, start, end = span
+        unconvincing_cut = one_digit_wide[key] and (start, end) != (0, groups[key].shape[1]) and sure < CUT_SURENESS
+        return float(np.log(max(0.0 if unconvincing_cut else sure, SURENESS_FLOOR))) - (
+            LOW_PART_COST if part.shape[0] < LOW_PART * height else 0.0
+        )
+
+    log_sureness = {span: log_sure(span, sure, part) for span, sure, part in zip(spans, sureness, parts)}
     readings = {key: best_path(columns[key], lambda start, end, key=key: log_sureness.get((key, start, end))) for key in groups}
     best, choice = [0.0] + [-np.inf] * len(pieces), [None] * (len(pieces) + 1)
     for (first, stop), (score, _) in sorted(readings.items(), key=lambda item: item[0][1]):

@@ -153,6 +153,14 @@ def test_a_sign_in_a_number_stays_one_mark_when_the_model_settles_the_cuts(predi
     assert number_read_by_the_model(predictor, written(text)) == sign_as_one_mark
 
 
+@pytest.mark.parametrize("text", ["x42", "42x", "x38", "38x", "x5x"])
+def test_a_sign_at_either_end_of_a_number_is_one_mark_not_two_unsure_digits(predictor, text, monkeypatch):
+    sign_as_one_mark = text.replace("x", reading.NOT_A_DIGIT)
+    assert number_read_by_the_model(predictor, written(text)) == sign_as_one_mark
+    monkeypatch.setattr(preprocess, "CUT_SURENESS", 0.0)
+    assert len(number_read_by_the_model(predictor, written(text))) > len(text)  # the cross cut into two "digits"
+
+
 def test_a_drawn_number_is_not_read_with_a_low_stroke_as_a_digit(predictor, monkeypatch):
     canvas = as_canvas(np.asarray(Image.open(DATA / "number_819_strokes.png")))  # dev split, bench/material.py
     assert number_read_by_the_model(predictor, canvas) == "819"
