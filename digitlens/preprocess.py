@@ -479,8 +479,9 @@ def surest_reading(pieces: list[Piece], digit_width: float, height: float, judge
     Cutting where the model reads each part best, not at even widths, splits digits narrower than the guess, or
     leaning over one another, as a font's do.
     A merged pair of digits reads unsure, a digit cut in two gives two unsure parts; what is no digit either
-    way costs SURENESS_FLOOR a mark, so it is not cut into more marks; nor is a piece one digit wide, when the
-    number's other pieces say how wide a digit is, unless each part reads at least CUT_SURENESS (a cross is not
+    way costs SURENESS_FLOOR a mark, so it is not cut into more marks, and a piece left whole counts as the
+    marks its width holds (five touching digits are not one "?"). A piece one digit wide, when the number's
+    other pieces say how wide a digit is, is cut only if each part reads at least CUT_SURENESS (a cross is not
     two digits read a third sure; two touching digits are as wide as two).
     Then low marks at either end that the judge finds unlike any digit go: a stretch of ruled line or a shadow's
     edge beside the number, or touching it (in the middle, such a mark stays, and the number shows it).
@@ -509,8 +510,10 @@ def surest_reading(pieces: list[Piece], digit_width: float, height: float, judge
 
     def log_sure(span, sure, part):
         key, start, end = span
-        unconvincing_cut = one_digit_wide[key] and (start, end) != (0, groups[key].shape[1]) and sure < CUT_SURENESS
-        return float(np.log(max(0.0 if unconvincing_cut else sure, SURENESS_FLOOR))) - (
+        whole = (start, end) == (0, groups[key].shape[1])
+        unread_marks = digits_in(groups[key].shape[1] / digit_width) if whole else 1
+        unconvincing_cut = one_digit_wide[key] and not whole and sure < CUT_SURENESS
+        return float(np.log(max(0.0 if unconvincing_cut else sure, SURENESS_FLOOR**unread_marks))) - (
             LOW_PART_COST if part.shape[0] < LOW_PART * height else 0.0
         )
 

@@ -161,6 +161,11 @@ def test_a_sign_at_either_end_of_a_number_is_one_mark_not_two_unsure_digits(pred
     assert len(number_read_by_the_model(predictor, written(text))) > len(text)  # the cross cut into two "digits"
 
 
+def test_a_number_of_touching_digits_no_reading_makes_sure_is_still_cut_into_digits(predictor):
+    photo = np.asarray(Image.open(DATA / "number_81844_photo.jpg"))  # dev split, bench/material.py: felt pen, squared paper
+    assert number_read_by_the_model(predictor, photo) == "81844"  # read "?" while a piece left whole counted as one mark
+
+
 def test_a_drawn_number_is_not_read_with_a_low_stroke_as_a_digit(predictor, monkeypatch):
     canvas = as_canvas(np.asarray(Image.open(DATA / "number_819_strokes.png")))  # dev split, bench/material.py
     assert number_read_by_the_model(predictor, canvas) == "819"
