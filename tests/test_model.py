@@ -128,3 +128,15 @@ def test_load_converts_a_model_without_its_fast_twin(tmp_path, test_set):
     copy.write_bytes(MODEL_PATH.read_bytes())
     images, _ = test_set
     assert np.allclose(Predictor.load(copy).predict_proba(images[:4]), Predictor.load().predict_proba(images[:4]), atol=1e-5)
+
+
+def test_the_shipped_model_reads_low_resolution_scans_and_does_not_refuse_them(predictor, test_set):
+    """Test digits shrunk to a few pixels and blown up, as the training's low-resolution digits are made but from
+    digits it never saw: read 96.7 % right and 0.7 % refused (the model before: 92.0 % and 2.7 %; the larger
+    detector trained without such digits refused 8.4 %)."""
+    from digitlens.train import low_resolution_scans
+
+    images, labels = low_resolution_scans(*test_set, count=300, seed=1)
+    assert len(images) >= 295
+    assert (predictor.predict(images) == labels).mean() >= 0.95
+    assert predictor.is_digit(images).mean() >= 0.98
