@@ -139,12 +139,11 @@ def number_read_by_the_model(predictor, picture) -> str:
 
 
 @pytest.mark.parametrize("pen", [-5, 9])
-def test_an_open_looped_6_is_not_read_as_a_low_stroke_and_the_rest(predictor, pen, monkeypatch):
+def test_an_open_looped_6_is_not_read_as_a_low_stroke_and_the_rest(predictor, pen):
     canvas = mnist_number_drawn([4, 54], pen)  # a 4 and an open-looped 6, drawn thin or thick
     assert number_read_by_the_model(predictor, canvas) == "46"
-    monkeypatch.setattr(preprocess, "LOW_PART_COST", 0.0)
-    number = number_read_by_the_model(predictor, canvas)
-    assert number.startswith("46") and len(number) == 3  # the 6 cut in two
+    # without LOW_PART_COST the model before 28 November's afternoon read "46" and a third digit (the 6 cut in
+    # two); today's reads "46" either way
 
 
 @pytest.mark.parametrize("text", ["4x2", "4*2", "1x1", "7*7", "3x8"])
@@ -154,11 +153,11 @@ def test_a_sign_in_a_number_stays_one_mark_when_the_model_settles_the_cuts(predi
 
 
 @pytest.mark.parametrize("text", ["x42", "42x", "x38", "38x", "x5x"])
-def test_a_sign_at_either_end_of_a_number_is_one_mark_not_two_unsure_digits(predictor, text, monkeypatch):
+def test_a_sign_at_either_end_of_a_number_is_one_mark_not_two_unsure_digits(predictor, text):
     sign_as_one_mark = text.replace("x", reading.NOT_A_DIGIT)
     assert number_read_by_the_model(predictor, written(text)) == sign_as_one_mark
-    monkeypatch.setattr(preprocess, "CUT_SURENESS", 0.0)
-    assert len(number_read_by_the_model(predictor, written(text))) > len(text)  # the cross cut into two "digits"
+    # without CUT_SURENESS the model before 28 November's afternoon cut the cross into two "digits" ("x42" read
+    # "7642"); today's larger detector finds the halves no digits either way
 
 
 def test_a_number_of_touching_digits_no_reading_makes_sure_is_still_cut_into_digits(predictor):
@@ -166,16 +165,17 @@ def test_a_number_of_touching_digits_no_reading_makes_sure_is_still_cut_into_dig
     assert number_read_by_the_model(predictor, photo) == "81844"  # read "?" while a piece left whole counted as one mark
 
 
-def test_a_drawn_number_is_not_read_with_a_low_stroke_as_a_digit(predictor, monkeypatch):
+def test_a_drawn_number_is_not_read_with_a_low_stroke_as_a_digit(predictor):
     canvas = as_canvas(np.asarray(Image.open(DATA / "number_819_strokes.png")))  # dev split, bench/material.py
-    assert number_read_by_the_model(predictor, canvas) == "819"
-    monkeypatch.setattr(preprocess, "LOW_PART_COST", 0.0)
-    assert number_read_by_the_model(predictor, canvas) == "8219"  # a digit cut into a low stroke and the rest
+    assert number_read_by_the_model(predictor, canvas) == "819"  # the model before 28 November's afternoon read
+    # "8219" without LOW_PART_COST (a digit cut into a low stroke and the rest); today's reads "819" either way
 
 
 @pytest.mark.parametrize("text", ["1234", "4141"])
 def test_the_upright_strokes_of_a_number_in_a_wide_picture_are_not_taken_for_ruling(predictor, text, monkeypatch):
     pictures = [written(text), np.asarray(Image.open(io.BytesIO(photo_of(text))))]  # 4:1, strokes 80 % of the height
     assert [number_read_by_the_model(predictor, picture) for picture in pictures] == [text, text]
+    ink = [preprocess.ink_map(picture).sum() for picture in pictures]
     monkeypatch.setattr(preprocess, "RULING_LINES", 2)  # two long upright strokes, a 1's and a 4's, taken away as ruling
-    assert [number_read_by_the_model(predictor, picture) for picture in pictures] != [text, text]
+    lost = [1 - preprocess.ink_map(picture).sum() / before for picture, before in zip(pictures, ink)]
+    assert min(lost) > 0.1  # 14-19 % of the ink (the model before 28 November's afternoon then misread "1234")
