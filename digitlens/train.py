@@ -26,7 +26,7 @@ from digitlens.model import (
     DIGIT_OUTPUT, TUTORIAL_BATCH_SIZE, TUTORIAL_EPOCHS, VERSIONS_DIR, Predictor, build, build_mlp, convert_to_fast, fast_twin,
     is_detector, load_keras, metrics_card,
 )
-from digitlens.preprocess import NoInkError, to_mnist
+from digitlens.preprocess import NoInkError, crop, to_mnist
 from digitlens.strokes import random_drawing
 
 SEED = 20171214  # the tutorial's publication date
@@ -162,8 +162,7 @@ def low_resolution_scans(images: np.ndarray, labels: np.ndarray, count: int, see
     rng = np.random.default_rng(seed)
     chosen, made = rng.choice(len(images), count, replace=False), []
     for index in chosen:
-        rows, cols = np.nonzero(images[index])
-        digit = images[index][rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+        digit = crop(images[index])
         scale = int(rng.integers(*LOW_RESOLUTION_CELLS)) / max(digit.shape)
         size = (max(1, round(digit.shape[1] * scale)), max(1, round(digit.shape[0] * scale)))
         cells = np.round(np.asarray(Image.fromarray(digit).resize(size, Image.Resampling.BOX), float) / 255 * 16) / 16
