@@ -506,16 +506,15 @@ def surest_reading(pieces: list[Piece], digit_width: float, height: float, judge
     images = fields(parts)
     sureness = judge(images)
     judged = dict(zip(spans, sureness))
-    one_digit_wide = {key: len(pieces) > 1 and digits_in(ink.shape[1] / digit_width) == 1 for key, ink in groups.items()}
+    digits_wide = {key: digits_in(ink.shape[1] / digit_width) for key, ink in groups.items()}
 
     def log_sure(span, sure, part):
         key, start, end = span
         whole = (start, end) == (0, groups[key].shape[1])
-        unread_marks = digits_in(groups[key].shape[1] / digit_width) if whole else 1
-        unconvincing_cut = one_digit_wide[key] and not whole and sure < CUT_SURENESS
-        return float(np.log(max(0.0 if unconvincing_cut else sure, SURENESS_FLOOR**unread_marks))) - (
-            LOW_PART_COST if part.shape[0] < LOW_PART * height else 0.0
-        )
+        unconvincing_cut = not whole and len(pieces) > 1 and digits_wide[key] == 1 and sure < CUT_SURENESS
+        floor = SURENESS_FLOOR ** (digits_wide[key] if whole else 1)  # left whole: as many unread marks as it is wide
+        low = LOW_PART_COST if part.shape[0] < LOW_PART * height else 0.0
+        return float(np.log(max(0.0 if unconvincing_cut else sure, floor))) - low
 
     log_sureness = {span: log_sure(span, sure, part) for span, sure, part in zip(spans, sureness, parts)}
     readings = {key: best_path(columns[key], lambda start, end, key=key: log_sureness.get((key, start, end))) for key in groups}
