@@ -480,9 +480,11 @@ def surest_reading(pieces: list[Piece], digit_width: float, height: float, judge
     leaning over one another, as a font's do.
     A merged pair of digits reads unsure, a digit cut in two gives two unsure parts; what is no digit either
     way costs SURENESS_FLOOR a mark, so it is not cut into more marks, and a piece left whole counts as the
-    marks its width holds (five touching digits are not one "?"). A piece one digit wide, when the number's
-    other pieces say how wide a digit is, is cut only if each part reads at least CUT_SURENESS (a cross is not
-    two digits read a third sure; two touching digits are as wide as two).
+    marks its width holds (five touching digits are not one "?"). A piece left whole also costs CUT_COST for
+    each cut its width calls for, as a cut costs it, so the width weighs both ways: a 6 touching an 8, read as
+    one digit surer than as two, is still two. A piece one digit wide, when the number's other pieces say how
+    wide a digit is, is cut only if each part reads at least CUT_SURENESS (a cross is not two digits read a
+    third sure; two touching digits are as wide as two).
     Then low marks at either end that the judge finds unlike any digit go: a stretch of ruled line or a shadow's
     edge beside the number, or touching it (in the middle, such a mark stays, and the number shows it).
     """
@@ -514,7 +516,8 @@ def surest_reading(pieces: list[Piece], digit_width: float, height: float, judge
         unconvincing_cut = not whole and len(pieces) > 1 and digits_wide[key] == 1 and sure < CUT_SURENESS
         floor = SURENESS_FLOOR ** (digits_wide[key] if whole else 1)  # left whole: as many unread marks as it is wide
         low = LOW_PART_COST if part.shape[0] < LOW_PART * height else 0.0
-        return float(np.log(max(0.0 if unconvincing_cut else sure, floor))) - low
+        uncut = CUT_COST * (digits_wide[key] - 1) if whole else 0.0  # the cuts its width calls for, not made
+        return float(np.log(max(0.0 if unconvincing_cut else sure, floor))) - low - uncut
 
     log_sureness = {span: log_sure(span, sure, part) for span, sure, part in zip(spans, sureness, parts)}
     readings = {key: best_path(columns[key], lambda start, end, key=key: log_sureness.get((key, start, end))) for key in groups}

@@ -165,6 +165,12 @@ def test_a_number_of_touching_digits_no_reading_makes_sure_is_still_cut_into_dig
     assert number_read_by_the_model(predictor, photo) == "81844"  # read "?" while a piece left whole counted as one mark
 
 
+@pytest.mark.parametrize("name, number", [("number_683_canvas.png", "683"), ("number_6394_canvas.png", "6394")])
+def test_touching_digits_as_wide_as_two_are_cut_though_the_pair_reads_as_one_digit(predictor, name, number):
+    canvas = as_canvas(np.asarray(Image.open(DATA / name)))  # dev split, bench/material.py: a 6 touching an 8, a 3 a 9
+    assert number_read_by_the_model(predictor, canvas) == number  # "68" and "694" while a piece left whole cost nothing
+
+
 def test_a_drawn_number_is_not_read_with_a_low_stroke_as_a_digit(predictor):
     canvas = as_canvas(np.asarray(Image.open(DATA / "number_819_strokes.png")))  # dev split, bench/material.py
     assert number_read_by_the_model(predictor, canvas) == "819"  # the model before 28 November's afternoon read
