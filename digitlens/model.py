@@ -20,6 +20,8 @@ from digitlens import IMAGE_SIDE, MAX_PIXEL, METRICS_PATH, MODEL_DIR, MODEL_PATH
 EMBEDDING_LAYER = "embedding"
 DIGIT_OUTPUT = "digit"  # the detector's sigmoid: how much the image looks like any digit at all (outlier exposure)
 DEFAULT_DIGIT_THRESHOLD = 0.5  # used when the metrics card names none
+SPECK_SPAN = 10  # pixels of the 28x28 field: ink spanning less each way is a speck (is_speck)
+SPECK_INK = 0.2  # of an image's brightest pixel: what counts as ink in is_speck (as preprocess.INK_THRESHOLD)
 BATCH_CHUNK = 128  # batch size of the fast interpreter; measured fastest on 2 cores (bench/predictor.py)
 SMALL_BATCH = 32  # fewer images run one at a time: faster than one padded chunk (bench/predictor.py)
 FINGERPRINT_LENGTH = 12  # hex digits of the fast model's SHA-256: enough to tell versions apart
@@ -134,6 +136,21 @@ def as_batch(images) -> np.ndarray:
     return array
 
 
+def is_speck(batch: np.ndarray) -> np.ndarray:
+    """Bool (N,): ink (over SPECK_INK of the image's brightest) spanning under SPECK_SPAN pixels each way. MNIST fitted
+    every digit's longer side to 20 (none of its 70,000 spans under 13), so that much smaller is a dot, as
+    preprocess leaves a dot on a page. A share of the brightest, not a fixed level: a thin pencil stroke shrunk into
+    the field can stay fainter than MNIST's ink, beside one blot of it."""
+    ink = batch > SPECK_INK * batch.max(axis=(1, 2), keepdims=True)
+    return (spans(ink.any(axis=2)) < SPECK_SPAN) & (spans(ink.any(axis=1)) < SPECK_SPAN)
+
+
+def spans(lines: np.ndarray) -> np.ndarray:
+    """Int (N,) from bool (N, L): how many places from the first True to the last, 0 where there is none."""
+    first, last = lines.argmax(axis=1), lines.shape[1] - lines[:, ::-1].argmax(axis=1)
+    return np.where(lines.any(axis=1), last - first, 0)
+
+
 def fast_twin(keras_path: Path | str) -> Path:
     """Where a .keras model's fast LiteRT twin lives: beside it, same name, .tflite."""
     return Path(keras_path).with_suffix(".tflite")
@@ -230,7 +247,7 @@ class Predictor:
 
     def predict_proba(self, images) -> np.ndarray:
         """Float32 (N, 10) probabilities for pixels 0-255; raises ValueError on anything else."""
-        return self._run(PROBABILITIES, images)[PROBABILITIES]
+        return self._run(PROBABILITIES, as_batch(images))[PROBABILITIES]
 
     def predict(self, images) -> np.ndarray:
         """The most probable digit of each image."""
@@ -245,13 +262,18 @@ class Predictor:
         return self.digit_scores(images) >= self.digit_threshold
 
     def outputs(self, images) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities (N, 10) and digit scores (N,) in one pass, for callers that need both."""
-        found = self._run(BOTH, images)
-        return found[PROBABILITIES], found[DIGIT_SCORE][:, 0]
+        """Probabilities (N, 10) and digit scores (N,) in one pass, for callers that need both.
 
-    def _run(self, signature: str, images) -> dict[str, np.ndarray]:
-        """The signature's outputs for a batch: a few images one at a time, more in padded chunks of BATCH_CHUNK."""
+        A speck scores 0 whatever the detector says: the detector learnt dots drawn as large as digits, and a
+        small one in the middle of the field can pass for a short 1.
+        """
         batch = as_batch(images)
+        found = self._run(BOTH, batch)
+        return found[PROBABILITIES], np.where(is_speck(batch), 0, found[DIGIT_SCORE][:, 0])
+
+    def _run(self, signature: str, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """The signature's outputs for a checked batch (as_batch): a few images one at a time, more in padded chunks
+        of BATCH_CHUNK."""
         with self._lock:
             if len(batch) < SMALL_BATCH:
                 runs = [

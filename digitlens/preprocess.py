@@ -44,6 +44,7 @@ EDGE_TO_EDGE = 0.9  # of the image side: a line this long runs from edge to edge
 FAINT_LINE = 0.6  # of the strongest ink: a lone long line fainter than this is ruling, not a 1 filling the frame
 LINE_PRESENCE = 0.04  # ink level below which no line is there
 SPECK_SHARE = 0.02
+SMALLEST_DIGIT = 0.08  # of a photo's longer side: what spans less is not enlarged to a whole digit (mnist_field)
 NEAR_DIGIT = 0.35  # of the digit's size: ink this close to the largest mark belongs to the same digit
 UNSURE = 0.3  # the judge's sureness below which a photo's digit is chosen again (other_choices) ...
 SURE = 0.9  # ... and what another choice must reach to replace it: a letter's stroke alone can pass for a 1
@@ -386,10 +387,14 @@ def crop(ink: np.ndarray) -> np.ndarray:
     return ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
 
-def mnist_field(ink: np.ndarray) -> np.ndarray:
-    """Uint8 (28, 28): the ink's bounding box fitted into 20x20 (aspect kept, anti-aliased), centred by mass."""
+def mnist_field(ink: np.ndarray, frame: int = 0) -> np.ndarray:
+    """Uint8 (28, 28): the ink's bounding box fitted into 20x20 (aspect kept, anti-aliased), centred by mass.
+
+    In a photo frame pixels long, a mark is enlarged at most as much as a digit SMALLEST_DIGIT of the frame long:
+    a dot on a page stays a dot, which the model refuses, instead of becoming a soft disc that reads as 0.
+    """
     ink = crop(ink)
-    scale = DIGIT_BOX / max(ink.shape)
+    scale = DIGIT_BOX / max(*ink.shape, SMALLEST_DIGIT * frame)
     size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
     box = np.asarray(Image.fromarray(ink * MAX_PIXEL).resize(size, Image.Resampling.LANCZOS)).clip(0, MAX_PIXEL)
     ys, xs = np.indices(box.shape)
@@ -412,13 +417,14 @@ def to_mnist(image, judge=None) -> np.ndarray:
     below UNSURE, the other choices are judged too, and the surest wins if it is SURE.
     """
     ink = ink_map(image)
-    digit = mnist_field(select_digit(ink))
+    frame = max(ink.shape) if is_photo(image) else 0
+    digit = mnist_field(select_digit(ink), frame)
     if judge is None or not is_photo(image) or judge(digit[None])[0] >= UNSURE:
         return digit
     choices = [choice for choice in other_choices(ink) if not runs_edge_to_edge(choice)]
     if not choices:
         return digit
-    others = np.stack([mnist_field(choice) for choice in choices])
+    others = np.stack([mnist_field(choice, frame) for choice in choices])
     sureness = judge(others)
     return others[sureness.argmax()] if sureness.max() >= SURE else digit
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from digitlens import METRICS_PATH, MODEL_PATH, nondigits
-from digitlens.model import SMALL_BATCH, Predictor, fast_twin
+from digitlens.model import SMALL_BATCH, Predictor, fast_twin, is_speck
 
 
 def test_committed_model_reaches_99_6_percent_on_mnist_test(predictor, test_set):
@@ -29,6 +29,19 @@ def test_fast_path_agrees_with_keras(predictor, test_set):
 def test_mnist_test_digits_are_taken_for_digits(predictor, test_set):
     images, _ = test_set
     assert predictor.is_digit(images).mean() >= 0.99
+
+
+@pytest.mark.parametrize("side", [1, 5, 9])
+def test_a_dot_in_the_field_is_not_a_digit(predictor, side):
+    dot = np.zeros((28, 28), np.uint8)
+    dot[12 : 12 + side, 12 : 12 + side] = 255
+    assert predictor.digit_scores(dot)[0] == 0 and not predictor.is_digit(dot)[0]
+
+
+def test_no_mnist_digit_is_a_speck(test_set):
+    images, _ = test_set
+    assert not is_speck(images.astype(np.float32)).any()
+    assert is_speck(np.zeros((1, 28, 28), np.float32))[0]
 
 
 def test_non_digits_are_refused(predictor):

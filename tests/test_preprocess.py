@@ -148,6 +148,24 @@ def test_shadow_is_not_taken_for_ink():
     assert width <= 12  # a 1, not a 1 joined to a blob in the corner
 
 
+def dot_on_a_page(radius: float, size: int = 600) -> np.ndarray:
+    ys, xs = np.mgrid[0:size, 0:size]
+    return ndimage.gaussian_filter((((ys - 0.4 * size) ** 2 + (xs - 0.55 * size) ** 2) <= radius**2).astype(float), 1.5)
+
+
+def test_a_dot_on_a_photographed_page_stays_a_dot_and_is_not_a_digit(predictor):
+    seen = reading.mnist_images(paper_photo(dot_on_a_page(radius=6)), predictor=predictor)
+    assert max(ink_box(seen[0])) <= 6  # not blown up into a soft disc that reads as 0
+    assert not reading.read(predictor, seen).is_digit[0]
+
+
+@pytest.mark.parametrize("share", [0.1, 0.04])
+def test_a_small_digit_in_a_photo_is_enlarged_as_one_a_tenth_of_the_frame_would_be(share):
+    page = drawn_ink(4, size=500, box=(0.5, 0.5, 0.5 + share, 0.5 + share), width=2)
+    height, _ = ink_box(to_mnist(paper_photo(page)))
+    assert height == pytest.approx(min(1, share / preprocess.SMALLEST_DIGIT) * 20, abs=2)
+
+
 def test_page_edge_against_a_dark_table_is_not_the_digit():
     page = drawn_ink(7, size=300, box=(0.35, 0.3, 0.65, 0.7))
     photo = paper_photo(page)
