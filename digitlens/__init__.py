@@ -15,3 +15,4 @@ NUM_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 NUM_CLASSES = 10
 MAX_PIXEL = 255
 INK_PIXEL = 128  # a pixel of a 28x28 input at least this bright is ink
+INK_THRESHOLD = 0.2  # share of the strongest ink below which a pixel counts as paper (a photo's, or a speck's)

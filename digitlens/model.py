@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlens import IMAGE_SIDE, MAX_PIXEL, METRICS_PATH, MODEL_DIR, MODEL_PATH, NUM_CLASSES, NUM_PIXELS
+from digitlens import IMAGE_SIDE, INK_THRESHOLD, MAX_PIXEL, METRICS_PATH, MODEL_DIR, MODEL_PATH, NUM_CLASSES, NUM_PIXELS
 
 EMBEDDING_LAYER = "embedding"
 DIGIT_OUTPUT = "digit"  # the detector's sigmoid: how much the image looks like any digit at all (outlier exposure)
 DEFAULT_DIGIT_THRESHOLD = 0.5  # used when the metrics card names none
 SPECK_SPAN = 10  # pixels of the 28x28 field: ink spanning less each way is a speck (is_speck)
-SPECK_INK = 0.2  # of an image's brightest pixel: what counts as ink in is_speck (as preprocess.INK_THRESHOLD)
 BATCH_CHUNK = 128  # batch size of the fast interpreter; measured fastest on 2 cores (bench/predictor.py)
 SMALL_BATCH = 32  # fewer images run one at a time: faster than one padded chunk (bench/predictor.py)
 FINGERPRINT_LENGTH = 12  # hex digits of the fast model's SHA-256: enough to tell versions apart
@@ -137,11 +136,11 @@ def as_batch(images) -> np.ndarray:
 
 
 def is_speck(batch: np.ndarray) -> np.ndarray:
-    """Bool (N,): ink (over SPECK_INK of the image's brightest) spanning under SPECK_SPAN pixels each way. MNIST fitted
-    every digit's longer side to 20 (none of its 70,000 spans under 13), so that much smaller is a dot, as
+    """Bool (N,): ink (over INK_THRESHOLD of the image's brightest) spanning under SPECK_SPAN pixels each way. MNIST
+    fitted every digit's longer side to 20 (none of its 70,000 spans under 13), so that much smaller is a dot, as
     preprocess leaves a dot on a page. A share of the brightest, not a fixed level: a thin pencil stroke shrunk into
     the field can stay fainter than MNIST's ink, beside one blot of it."""
-    ink = batch > SPECK_INK * batch.max(axis=(1, 2), keepdims=True)
+    ink = batch > INK_THRESHOLD * batch.max(axis=(1, 2), keepdims=True)
     return (spans(ink.any(axis=2)) < SPECK_SPAN) & (spans(ink.any(axis=1)) < SPECK_SPAN)
 
 

@@ -19,10 +19,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-from digitlens import IMAGE_SIDE, MAX_PIXEL
+from digitlens import IMAGE_SIDE, INK_THRESHOLD, MAX_PIXEL
 
 DIGIT_BOX = 20  # MNIST's bounding box for the digit inside the 28x28 field
-INK_THRESHOLD = 0.2  # share of the strongest ink below which a pixel counts as paper
 MIN_INK_CONTRAST = 32 / MAX_PIXEL  # flatter images hold no digit
 MAX_IMAGE_PIXELS = 40_000_000
 MAX_ASPECT = 20  # a picture of a digit or a number is at most this many times as wide as tall, or as tall as wide
