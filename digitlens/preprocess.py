@@ -416,9 +416,10 @@ def to_mnist(image, judge=None) -> np.ndarray:
     below UNSURE, the other choices are judged too, and the surest wins if it is SURE.
     """
     ink = ink_map(image)
-    frame = max(ink.shape) if is_photo(image) else 0
+    photo = is_photo(image)
+    frame = max(ink.shape) if photo else 0
     digit = mnist_field(select_digit(ink), frame)
-    if judge is None or not is_photo(image) or judge(digit[None])[0] >= UNSURE:
+    if judge is None or not photo or judge(digit[None])[0] >= UNSURE:
         return digit
     choices = [choice for choice in other_choices(ink) if not runs_edge_to_edge(choice)]
     if not choices:
