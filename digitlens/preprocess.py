@@ -43,7 +43,9 @@ EDGE_TO_EDGE = 0.9  # of the image side: a line this long runs from edge to edge
 FAINT_LINE = 0.6  # of the strongest ink: a lone long line fainter than this is ruling, not a 1 filling the frame
 LINE_PRESENCE = 0.04  # ink level below which no line is there
 SPECK_SHARE = 0.02
-SMALLEST_DIGIT = 0.08  # of a photo's longer side: what spans less is not enlarged to a whole digit (mnist_field)
+DOT_LENGTH = 1.35  # pen widths: a mark no longer than this is a dot, a pen's touch (photographed dots 0.9-1.25, digits 1.39+)
+DOT_INK_SHARE = 0.8  # of the ink: a dot holds this much, the rest dust beside it
+DOT_BOX = 4  # pixels: a dot is fitted into this box, not DIGIT_BOX, so it stays a speck the model refuses
 NEAR_DIGIT = 0.35  # of the digit's size: ink this close to the largest mark belongs to the same digit
 UNSURE = 0.3  # the judge's sureness below which a photo's digit is chosen again (other_choices) ...
 SURE = 0.9  # ... and what another choice must reach to replace it: a letter's stroke alone can pass for a 1
@@ -386,14 +388,14 @@ def crop(ink: np.ndarray) -> np.ndarray:
     return ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
 
-def mnist_field(ink: np.ndarray, frame: int = 0) -> np.ndarray:
+def mnist_field(ink: np.ndarray) -> np.ndarray:
     """Uint8 (28, 28): the ink's bounding box fitted into 20x20 (aspect kept, anti-aliased), centred by mass.
 
-    In a photo frame pixels long, a mark is enlarged at most as much as a digit SMALLEST_DIGIT of the frame long:
-    a dot on a page stays a dot, which the model refuses, instead of becoming a soft disc that reads as 0.
+    A dot (is_dot) is fitted into DOT_BOX instead: enlarged to a whole digit it becomes a soft disc that reads
+    as 0, while kept small it is a speck, which the model refuses.
     """
     ink = crop(ink)
-    scale = DIGIT_BOX / max(*ink.shape, SMALLEST_DIGIT * frame)
+    scale = (DOT_BOX if is_dot(ink) else DIGIT_BOX) / max(ink.shape)
     size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
     box = np.asarray(Image.fromarray(ink * MAX_PIXEL).resize(size, Image.Resampling.LANCZOS)).clip(0, MAX_PIXEL)
     ys, xs = np.indices(box.shape)
@@ -408,6 +410,22 @@ def mnist_field(ink: np.ndarray, frame: int = 0) -> np.ndarray:
     return field.round().astype(np.uint8)
 
 
+def is_dot(ink: np.ndarray) -> bool:
+    """A pen's touch, at whatever size it was photographed: a mark hardly longer than its pen is wide (DOT_LENGTH)
+    that holds most of the ink (DOT_INK_SHARE; dust may lie beside it).
+
+    The pen's width is twice the largest distance from ink to paper. Measured in pen widths, not in pixels or in
+    shares of the picture, a dot is told from a small digit on a large page, and a digit drawn with a broad
+    felt pen (2.0 pen widths and more) is still a digit.
+    """
+    found = marks(ink)
+    largest = max(found, key=lambda mark: mark["mass"])
+    if largest["mass"] < DOT_INK_SHARE * sum(mark["mass"] for mark in found):
+        return False
+    pen = 2 * ndimage.distance_transform_edt(np.pad(largest["mask"], 1)).max()
+    return max(largest["mask"].shape) < DOT_LENGTH * pen
+
+
 def to_mnist(image, judge=None) -> np.ndarray:
     """Uint8 (28, 28) MNIST-style digit from any drawing or image; NoInkError when there is no ink.
 
@@ -416,15 +434,13 @@ def to_mnist(image, judge=None) -> np.ndarray:
     below UNSURE, the other choices are judged too, and the surest wins if it is SURE.
     """
     ink = ink_map(image)
-    photo = is_photo(image)
-    frame = max(ink.shape) if photo else 0
-    digit = mnist_field(select_digit(ink), frame)
-    if judge is None or not photo or judge(digit[None])[0] >= UNSURE:
+    digit = mnist_field(select_digit(ink))
+    if judge is None or not is_photo(image) or judge(digit[None])[0] >= UNSURE:
         return digit
     choices = [choice for choice in other_choices(ink) if not runs_edge_to_edge(choice)]
     if not choices:
         return digit
-    others = np.stack([mnist_field(choice, frame) for choice in choices])
+    others = np.stack([mnist_field(choice) for choice in choices])
     sureness = judge(others)
     return others[sureness.argmax()] if sureness.max() >= SURE else digit
 
