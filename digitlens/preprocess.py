@@ -431,13 +431,13 @@ def to_mnist(image, judge=None) -> np.ndarray:
 
     judge, a function from (N, 28, 28) images to how surely each is one digit (as for to_mnist_sequence), lets
     the model settle a photo whose digit the shapes alone chose badly (a shadow or grid taken for part of it):
-    below UNSURE, the other choices are judged too, and the surest wins if it is SURE.
+    below UNSURE, the other choices clear of the picture's border are judged too, and the surest wins if it is SURE.
     """
     ink = ink_map(image)
     digit = mnist_field(select_digit(ink))
     if judge is None or not is_photo(image) or judge(digit[None])[0] >= UNSURE:
         return digit
-    choices = [choice for choice in other_choices(ink) if not runs_edge_to_edge(choice)]
+    choices = [choice for choice in other_choices(ink) if not reaches_border(choice)]
     if not choices:
         return digit
     others = np.stack([mnist_field(choice) for choice in choices])
@@ -445,10 +445,14 @@ def to_mnist(image, judge=None) -> np.ndarray:
     return others[sureness.argmax()] if sureness.max() >= SURE else digit
 
 
-def runs_edge_to_edge(ink: np.ndarray) -> bool:
-    """Ink from one edge of the picture to the opposite one: a margin or the page's edge, not a digit alone."""
+def reaches_border(ink: np.ndarray) -> bool:
+    """Ink at the picture's border: a margin, the page's edge or a stub of either, not a digit chosen again.
+
+    A short stub of a margin line cut off by the frame reads as a sure 1, and once a dot on the page is
+    refused the model would choose it instead.
+    """
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    return (rows[0] == 0 and rows[-1] == ink.shape[0] - 1) or (cols[0] == 0 and cols[-1] == ink.shape[1] - 1)
+    return rows[0] == 0 or cols[0] == 0 or rows[-1] == ink.shape[0] - 1 or cols[-1] == ink.shape[1] - 1
 
 
 def is_photo(image) -> bool:

@@ -159,6 +159,13 @@ def test_a_dot_on_a_photographed_page_stays_a_dot_and_is_not_a_digit(predictor):
     assert not reading.read(predictor, seen).is_digit[0]
 
 
+def test_a_stub_of_a_margin_at_the_border_is_not_chosen_as_the_digit_beside_a_dot(predictor):
+    page = dot_on_a_page(radius=6)
+    page[560:, 40:43] = 1  # the end of a margin line, cut off by the frame
+    seen = reading.mnist_images(paper_photo(page), predictor=predictor)
+    assert not reading.read(predictor, seen).is_digit[0]
+
+
 @pytest.mark.parametrize("share", [0.1, 0.04])
 def test_a_small_digit_on_a_large_page_is_enlarged_to_a_whole_digit(share):
     page = drawn_ink(4, size=500, box=(0.5, 0.5, 0.5 + share, 0.5 + share), width=2)
