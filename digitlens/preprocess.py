@@ -45,6 +45,7 @@ LINE_PRESENCE = 0.04  # ink level below which no line is there
 SPECK_SHARE = 0.02
 DOT_LENGTH = 1.35  # pen widths: a mark no longer than this is a dot, a pen's touch (photographed dots 0.9-1.25, digits 1.39+)
 DOT_INK_SHARE = 0.8  # of the ink: a dot holds this much, the rest dust beside it
+DOT_FILL = np.pi / 4 / DOT_LENGTH**2  # of its box, at least what a dot inks: the disc DOT_LENGTH pen widths allow
 DOT_BOX = 4  # pixels: a dot is fitted into this box, not DIGIT_BOX, so it stays a speck the model refuses
 NEAR_DIGIT = 0.35  # of the digit's size: ink this close to the largest mark belongs to the same digit
 UNSURE = 0.3  # the judge's sureness below which a photo's digit is chosen again (other_choices) ...
@@ -421,6 +422,8 @@ def is_dot(ink: np.ndarray) -> bool:
     found = marks(ink)
     largest = max(found, key=lambda mark: mark["mass"])
     if largest["mass"] < DOT_INK_SHARE * sum(mark["mass"] for mark in found):
+        return False
+    if largest["mask"].mean() < DOT_FILL:  # too little of its box inked to hold a disc that wide (a digit's strokes)
         return False
     pen = 2 * ndimage.distance_transform_edt(np.pad(largest["mask"], 1)).max()
     return max(largest["mask"].shape) < DOT_LENGTH * pen
