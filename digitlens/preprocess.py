@@ -341,7 +341,7 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
     """
     found = writing(ink)
     main = max(found, key=lambda mark: mark["mass"])
-    inside = [mark for mark in found if not touches_border(mark, ink.shape)]
+    inside = [mark for mark in found if not touches_border(mark["box"], ink.shape)]
     if inside and max(mark["mass"] for mark in inside) >= INSIDE_SHARE * main["mass"]:
         main = max(inside, key=lambda mark: mark["mass"])
     return with_neighbours(main, found, ink)
@@ -377,8 +377,8 @@ def other_choices(ink: np.ndarray) -> list[np.ndarray]:
     return choices + [with_neighbours(main, found, ink) for main in largest]
 
 
-def touches_border(mark: dict, shape: tuple[int, int]) -> bool:
-    rows, cols = mark["box"]
+def touches_border(box: tuple[slice, slice], shape: tuple[int, int]) -> bool:
+    rows, cols = box
     return rows.start == 0 or cols.start == 0 or rows.stop == shape[0] or cols.stop == shape[1]
 
 
@@ -454,8 +454,7 @@ def reaches_border(ink: np.ndarray) -> bool:
     A short stub of a margin line cut off by the frame reads as a sure 1, and once a dot on the page is
     refused the model would choose it instead.
     """
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    return rows[0] == 0 or cols[0] == 0 or rows[-1] == ink.shape[0] - 1 or cols[-1] == ink.shape[1] - 1
+    return touches_border(ndimage.find_objects((ink > 0).astype(np.int8))[0], ink.shape)
 
 
 def is_photo(image) -> bool:

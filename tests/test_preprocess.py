@@ -148,9 +148,13 @@ def test_shadow_is_not_taken_for_ink():
     assert width <= 12  # a 1, not a 1 joined to a blob in the corner
 
 
-def dot_on_a_page(radius: float, size: int = 600) -> np.ndarray:
+def disc(radius: float, size: int = 80, centre=(40, 40)) -> np.ndarray:
     ys, xs = np.mgrid[0:size, 0:size]
-    return ndimage.gaussian_filter((((ys - 0.4 * size) ** 2 + (xs - 0.55 * size) ** 2) <= radius**2).astype(float), 1.5)
+    return (((ys - centre[0]) ** 2 + (xs - centre[1]) ** 2) <= radius**2).astype(np.float32)
+
+
+def dot_on_a_page(radius: float, size: int = 600) -> np.ndarray:
+    return ndimage.gaussian_filter(disc(radius, size, centre=(0.4 * size, 0.55 * size)).astype(float), 1.5)
 
 
 def test_a_dot_on_a_photographed_page_stays_a_dot_and_is_not_a_digit(predictor):
@@ -171,11 +175,6 @@ def test_a_small_digit_on_a_large_page_is_enlarged_to_a_whole_digit(share):
     page = drawn_ink(4, size=500, box=(0.5, 0.5, 0.5 + share, 0.5 + share), width=2)
     height, _ = ink_box(to_mnist(paper_photo(page)))
     assert height >= 18  # the frame says nothing of a mark's size: a digit may be small on a large page
-
-
-def disc(radius: float, size: int = 80, centre=(40, 40)) -> np.ndarray:
-    ys, xs = np.mgrid[0:size, 0:size]
-    return (((ys - centre[0]) ** 2 + (xs - centre[1]) ** 2) <= radius**2).astype(np.float32)
 
 
 def test_a_pen_touch_is_a_dot_with_or_without_dust_beside_it():
