@@ -66,6 +66,8 @@ LOW_PART = 0.6  # of the number's median height: a part this much lower is likel
 LOW_PART_COST = 1.0  # ... and its log-sureness counts this much less: a digit cut into a low stroke and the rest
 NOISE_HEIGHT = 0.6  # of the tallest piece: a lower piece at a number's end that the judge rejects is noise, not a digit
 NOISE_SURENESS = 0.3  # ... and the judge's sureness below this
+FAR_GAP = 1.5  # digit widths: an unsure mark this far from the number's other marks, at its end, is not part of it
+OUTLIER_HEIGHT = 1.6  # of the marks' median height: a mark this much taller at a number's end is a shadow, not a digit
 GROUP_GAP = 0.5  # of a digit's width: pieces further apart are never one digit
 MAX_CUTS = 10  # columns a group of pieces may be cut at (the least inked ones)
 MIN_CUT_SPACING = 0.2  # of a digit's width: cut columns closer than this are one choice (a 1 is about this wide)
@@ -513,8 +515,8 @@ def surest_reading(pieces: list[Piece], digit_width: float, height: float, judge
     one digit surer than as two, is still two. A piece one digit wide, when the number's other pieces say how
     wide a digit is, is cut only if each part reads at least CUT_SURENESS (a cross is not two digits read a
     third sure; two touching digits are as wide as two).
-    Then low marks at either end that the judge finds unlike any digit go: a stretch of ruled line or a shadow's
-    edge beside the number, or touching it (in the middle, such a mark stays, and the number shows it).
+    Then marks at either end that are noise go (noise_marks): a stretch of ruled line or a shadow's edge beside
+    the number or touching it, a mark far away, a shadow (in the middle, such a mark stays, and the number shows it).
     """
     groups = {}  # (first piece, last piece + 1) -> the group's ink
     for first in range(len(pieces)):
@@ -558,11 +560,36 @@ def surest_reading(pieces: list[Piece], digit_width: float, height: float, judge
         chosen = [(key, start, end) for start, end in readings[key][1]] + chosen
         stop = key[0]
     index = {span: position for position, span in enumerate(spans)}
+    extents = np.array([inked_columns(groups[key][:, start:end]) + pieces[key[0]].left + start for key, start, end in chosen])
     heights = np.array([parts[index[span]].shape[0] for span in chosen])
-    noise = (heights < NOISE_HEIGHT * heights.max()) & (np.array([judged[span] for span in chosen]) < NOISE_SURENESS)
+    noise = noise_marks(heights, np.array([judged[span] for span in chosen]), extents, digit_width)
     digits = np.flatnonzero(~noise)
     kept = slice(digits[0], digits[-1] + 1) if len(digits) else slice(None)  # noise goes at the ends only
     return images[[index[span] for span in chosen]][kept]
+
+
+def noise_marks(heights: np.ndarray, sureness: np.ndarray, extents: np.ndarray, digit_width: float) -> np.ndarray:
+    """Bool (K,): which of a number's marks, left to right (their heights, the judge's sureness, their first and
+    after-last columns), are no digit of it when at its end.
+
+    A low mark the judge finds unlike any digit (a stretch of ruled line, a shadow's edge); an unsure one over
+    FAR_GAP digit widths from the other marks (something else on the page); one over OUTLIER_HEIGHT times as
+    tall as the marks (a shadow across squared paper, read as a sure 1).
+    """
+    unsure = sureness < NOISE_SURENESS
+    low = (heights < NOISE_HEIGHT * heights.max()) & unsure
+    marks = np.flatnonzero(~low)
+    gaps = np.concatenate([[np.inf], extents[marks[1:], 0] - extents[marks[:-1], 1], [np.inf]])
+    far = np.zeros(len(heights), bool)
+    far[marks] = np.minimum(gaps[:-1], gaps[1:]) > FAR_GAP * digit_width
+    tall = heights > OUTLIER_HEIGHT * np.median(heights[marks] if len(marks) else heights)
+    return low | (far & unsure) | tall
+
+
+def inked_columns(ink: np.ndarray) -> np.ndarray:
+    """The first inked column and the one after the last."""
+    columns = np.flatnonzero(ink.any(axis=0))
+    return np.array([columns[0], columns[-1] + 1])
 
 
 def cut_columns(ink: np.ndarray, digit_width: float) -> list[int]:

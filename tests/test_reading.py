@@ -177,6 +177,18 @@ def test_a_drawn_number_is_not_read_with_a_low_stroke_as_a_digit(predictor):
     # "8219" without LOW_PART_COST (a digit cut into a low stroke and the rest); today's reads "819" either way
 
 
+@pytest.mark.parametrize(
+    "name, number",
+    [
+        ("number_416_shadow_photo.jpg", "416"),  # a soft shadow on squared paper, twice as tall as the digits, read as a 1
+        ("number_64_far_mark_photo.jpg", "64"),  # a stretch of ruled line far left of the number, read as no digit
+    ],
+)
+def test_a_mark_at_a_numbers_end_that_is_far_taller_or_far_away_and_unlike_a_digit_is_not_part_of_it(predictor, name, number):
+    photo = np.asarray(Image.open(DATA / name))  # dev split, bench/material.py
+    assert number_read_by_the_model(predictor, photo) == number  # "1416" and "164" before 29 November
+
+
 @pytest.mark.parametrize("text", ["1234", "4141"])
 def test_the_upright_strokes_of_a_number_in_a_wide_picture_are_not_taken_for_ruling(predictor, text, monkeypatch):
     pictures = [written(text), np.asarray(Image.open(io.BytesIO(photo_of(text))))]  # 4:1, strokes 80 % of the height
