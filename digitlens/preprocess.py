@@ -68,6 +68,9 @@ NOISE_HEIGHT = 0.6  # of the tallest piece: a lower piece at a number's end that
 NOISE_SURENESS = 0.3  # ... and the judge's sureness below this
 FAR_GAP = 1.5  # digit widths: an unsure mark this far from the number's other marks, at its end, is not part of it
 OUTLIER_HEIGHT = 1.6  # of the marks' median height: a mark this much taller at a number's end is a shadow, not a digit
+BAND_WIDTH = 0.4  # of the picture's width: a flat mark from its border this wide is no digit of a number
+BAND_FLATNESS = 2  # ... when this many times as wide as tall
+BAND_HEIGHT = 0.7  # ... and at most this share of the tallest mark's height (touching digits make a flat mark too)
 GROUP_GAP = 0.5  # of a digit's width: pieces further apart are never one digit
 MAX_CUTS = 10  # columns a group of pieces may be cut at (the least inked ones)
 MIN_CUT_SPACING = 0.2  # of a digit's width: cut columns closer than this are one choice (a 1 is about this wide)
@@ -335,6 +338,15 @@ def is_page_edge(mark: dict, shape: tuple[int, int]) -> bool:
     return (touches_side and spans_wide) or (touches_end and spans_tall)
 
 
+def is_border_band(mark: dict, shape: tuple[int, int], tallest: int) -> bool:
+    """A flat mark from the picture's border across much of its width, lower than the tallest mark: a ruled line,
+    a desk's edge or a shadow under a number, not a digit; the number's digits would all join it as their piece."""
+    rows, cols = mark["box"]
+    width, height = cols.stop - cols.start, rows.stop - rows.start
+    flat = width >= BAND_WIDTH * shape[1] and width >= BAND_FLATNESS * height and height <= BAND_HEIGHT * tallest
+    return flat and touches_border(mark["box"], shape)
+
+
 def select_digit(ink: np.ndarray) -> np.ndarray:
     """Keep the digit and every mark close to it (a 5's flag), not a page edge or a shadow in a corner.
 
@@ -487,7 +499,9 @@ def to_mnist_sequence(image, judge=None) -> np.ndarray:
     shapes leave open (surest_reading); without it, the width alone decides.
     """
     ink = ink_map(image)
-    pieces = digit_pieces([mark for mark in marks(ink) if not is_page_edge(mark, ink.shape)], ink)
+    found = [mark for mark in marks(ink) if not is_page_edge(mark, ink.shape)]
+    tallest = max((mark["box"][0].stop - mark["box"][0].start for mark in found), default=0)
+    pieces = digit_pieces([mark for mark in found if not is_border_band(mark, ink.shape, tallest)], ink)
     if not pieces:
         raise NoInkError(NO_INK_MESSAGE)
     height = float(np.median([piece.ink.shape[0] for piece in pieces]))

@@ -189,6 +189,15 @@ def test_a_mark_at_a_numbers_end_that_is_far_taller_or_far_away_and_unlike_a_dig
     assert number_read_by_the_model(predictor, photo) == number  # "1416" and "164" before 29 November
 
 
+@pytest.mark.parametrize("text", ["42", "507", "1234"])
+def test_a_line_under_a_number_from_the_pictures_edge_does_not_swallow_its_digits(predictor, text):
+    picture = written(text)
+    page = np.full((picture.shape[0] + 60, picture.shape[1]), 255, np.uint8)
+    page[: picture.shape[0]] = picture
+    page[-45:-37, : int(0.7 * page.shape[1])] = 0  # a margin's or a desk's edge, 8 px thick, from the left border
+    assert number_read_by_the_model(predictor, page) == text  # "?2", "??0?7" and "?4" before 29 November
+
+
 @pytest.mark.parametrize("text", ["1234", "4141"])
 def test_the_upright_strokes_of_a_number_in_a_wide_picture_are_not_taken_for_ruling(predictor, text, monkeypatch):
     pictures = [written(text), np.asarray(Image.open(io.BytesIO(photo_of(text))))]  # 4:1, strokes 80 % of the height
