@@ -592,11 +592,11 @@ def noise_marks(heights: np.ndarray, sureness: np.ndarray, extents: np.ndarray, 
     """
     unsure = sureness < NOISE_SURENESS
     low = (heights < NOISE_HEIGHT * heights.max()) & unsure
-    marks = np.flatnonzero(~low)
-    gaps = np.concatenate([[np.inf], extents[marks[1:], 0] - extents[marks[:-1], 1], [np.inf]])
+    standing = np.flatnonzero(~low)
+    gaps = np.concatenate([[np.inf], extents[standing[1:], 0] - extents[standing[:-1], 1], [np.inf]])
     far = np.zeros(len(heights), bool)
-    far[marks] = np.minimum(gaps[:-1], gaps[1:]) > FAR_GAP * digit_width
-    tall = heights > OUTLIER_HEIGHT * np.median(heights[marks] if len(marks) else heights)
+    far[standing] = np.minimum(gaps[:-1], gaps[1:]) > FAR_GAP * digit_width
+    tall = heights > OUTLIER_HEIGHT * np.median(heights[standing] if len(standing) else heights)
     return low | (far & unsure) | tall
 
 

@@ -365,3 +365,14 @@ def test_the_model_settles_pieces_that_may_be_one_digit_or_two(predictor):
     assert list(predictor.predict(judged)) == [4, 2]
     touching = reading.mnist_images(number_drawing([0, 0], gap=-12), number=True, predictor=predictor)
     assert list(predictor.predict(touching)) == [0, 0]
+
+
+def test_noise_at_a_numbers_ends_is_a_low_unsure_mark_an_unsure_far_one_or_a_far_taller_one():
+    heights = np.array([60, 62, 58, 20])
+    extents = np.array([[0, 40], [50, 90], [100, 140], [150, 170]])  # first and after-last columns, 40 px digits
+    sure = np.array([0.9, 0.9, 0.9, 0.1])
+    assert list(preprocess.noise_marks(heights, sure, extents, 40)) == [False, False, False, True]  # low and unsure
+    far = extents + [[-100, -100], [0, 0], [0, 0], [0, 0]]  # the first mark 1.5 digit widths and more from the rest
+    assert list(preprocess.noise_marks(heights[:3], sure[[3, 1, 2]], far[:3], 40)) == [True, False, False]
+    assert list(preprocess.noise_marks(heights[:3], sure[:3], far[:3], 40)) == [False, False, False]  # sure: a digit
+    assert list(preprocess.noise_marks(np.array([110, 62, 58]), sure[:3], extents[:3], 40)) == [True, False, False]
