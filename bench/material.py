@@ -62,6 +62,7 @@ DESKS = np.array(
 SKLEARN_PENS = ("felt pen",)  # its 8x8 digits enlarged make thick strokes whatever the pen
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 DIGIT_LIKE_LETTERS = "IOSZlosz"  # a person could fairly read these as 1, 0, 5, 2: reported apart
+DIGIT_LIKE = "digit-like letter"  # their tag
 SIGNS = "!?#%&*+=@$€£§~<>^"
 DOODLE_WOBBLE_POINTS = 6  # points over which a hand-drawn line drifts (a circle has 40)
 DOODLES = (
@@ -571,7 +572,7 @@ def non_digits(seed: int, split: str = "dev") -> tuple[list, np.ndarray, list]:
         kind = ("letter", "letter", "sign", "scribble", "doodle")[len(items) % 5]
         if kind == "letter":
             char = LETTERS[rng.integers(len(LETTERS))]
-            kind = "digit-like letter" if char in DIGIT_LIKE_LETTERS else kind
+            kind = DIGIT_LIKE if char in DIGIT_LIKE_LETTERS else kind
             draw = text_inker(rng.choice(all_fonts), char, rng)
         elif kind == "sign":
             draw = text_inker(rng.choice(all_fonts), SIGNS[rng.integers(len(SIGNS))], rng)

@@ -8,6 +8,7 @@ The sets (bench/material.py) are made from sources the model never trained on:
                dark on light or light on dark, cropped like a scan
   canvas       MNIST test digits' centre lines redrawn with a round 8-32 px pen on the dashboard's 280x280 RGBA canvas
   non_digits   letters, signs, scribbles and doodles, on the canvas or photographed: these should be refused
+               (also given without I, O, S, Z, l, o, s and z, which a person could fairly read as digits)
   numbers      2-5 digits left to right, apart or touching, on a 700x280 canvas or photographed
   MNIST test   the 10,000 test images themselves: how many real digits are refused
 Independent of the training material: the model trains on MNIST's training images, digitlens/strokes.py and
@@ -262,6 +263,9 @@ def main() -> None:
                 reads = read_single(images, previous, predictor)
             title = name + (" (should be refused)" if name == "non_digits" else "")
             print_set(title, labels, tags, reads, digits=name != "non_digits")
+            if name == "non_digits":  # the goal's figure either way: letters written like digits may fairly pass
+                fair = np.array([tag[0] != material.DIGIT_LIKE for tag in tags])
+                print_row(f"  all but {material.DIGIT_LIKE}s", labels, reads, fair, digits=False)
             if args.save_examples:
                 contact_sheet(name, images, labels, reads, args.save_examples)
         images, labels = data.load("test")
