@@ -396,11 +396,16 @@ def touches_border(box: tuple[slice, slice], shape: tuple[int, int]) -> bool:
     return rows.start == 0 or cols.start == 0 or rows.stop == shape[0] or cols.stop == shape[1]
 
 
-def crop(ink: np.ndarray) -> np.ndarray:
-    rows, cols = np.nonzero(ink)
-    if rows.size == 0:
+def ink_box(ink: np.ndarray) -> tuple[slice, slice]:
+    """The rows and columns the ink spans; NoInkError for none."""
+    found = ndimage.find_objects((ink > 0).astype(np.int8))
+    if not found:
         raise NoInkError(NO_INK_MESSAGE)
-    return ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    return found[0]
+
+
+def crop(ink: np.ndarray) -> np.ndarray:
+    return ink[ink_box(ink)]
 
 
 def mnist_field(ink: np.ndarray) -> np.ndarray:
@@ -468,7 +473,7 @@ def reaches_border(ink: np.ndarray) -> bool:
     A short stub of a margin line cut off by the frame reads as a sure 1, and once a dot on the page is
     refused the model would choose it instead.
     """
-    return touches_border(ndimage.find_objects((ink > 0).astype(np.int8))[0], ink.shape)
+    return touches_border(ink_box(ink), ink.shape)
 
 
 def is_photo(image) -> bool:
@@ -574,7 +579,9 @@ def surest_reading(pieces: list[Piece], digit_width: float, height: float, judge
         chosen = [(key, start, end) for start, end in readings[key][1]] + chosen
         stop = key[0]
     index = {span: position for position, span in enumerate(spans)}
-    extents = np.array([inked_columns(groups[key][:, start:end]) + pieces[key[0]].left + start for key, start, end in chosen])
+    inked = [ink_box(groups[key][:, start:end])[1] for key, start, end in chosen]  # columns, within the part
+    offsets = np.array([pieces[key[0]].left + start for key, start, _ in chosen])  # the part's, in the picture
+    extents = np.array([(cols.start, cols.stop) for cols in inked]) + offsets[:, None]
     heights = np.array([parts[index[span]].shape[0] for span in chosen])
     noise = noise_marks(heights, np.array([judged[span] for span in chosen]), extents, digit_width)
     digits = np.flatnonzero(~noise)
@@ -596,14 +603,8 @@ def noise_marks(heights: np.ndarray, sureness: np.ndarray, extents: np.ndarray, 
     gaps = np.concatenate([[np.inf], extents[standing[1:], 0] - extents[standing[:-1], 1], [np.inf]])
     far = np.zeros(len(heights), bool)
     far[standing] = np.minimum(gaps[:-1], gaps[1:]) > FAR_GAP * digit_width
-    tall = heights > OUTLIER_HEIGHT * np.median(heights[standing] if len(standing) else heights)
+    tall = heights > OUTLIER_HEIGHT * np.median(heights[standing])  # the tallest mark is never low: never empty
     return low | (far & unsure) | tall
-
-
-def inked_columns(ink: np.ndarray) -> np.ndarray:
-    """The first inked column and the one after the last."""
-    columns = np.flatnonzero(ink.any(axis=0))
-    return np.array([columns[0], columns[-1] + 1])
 
 
 def cut_columns(ink: np.ndarray, digit_width: float) -> list[int]:
@@ -673,8 +674,8 @@ def cropped_piece(group: list[dict], ink: np.ndarray) -> Piece:
     canvas = np.zeros(ink.shape, np.float32)
     for mark in group:
         canvas[mark["box"]] += np.where(mark["mask"], ink[mark["box"]], 0)
-    rows, cols = np.flatnonzero(canvas.any(axis=1)), np.flatnonzero(canvas.any(axis=0))
-    return Piece(crop(canvas), int(rows[0]), int(cols[0]))
+    rows, cols = ink_box(canvas)
+    return Piece(canvas[rows, cols], rows.start, cols.start)
 
 
 def absorb_fragments(pieces: list[Piece], height: float) -> list[Piece]:
