@@ -129,7 +129,12 @@ def test_train_detector_learns_the_digit_score_anew_and_leaves_every_probability
     assert card["test_accuracy"] == json.loads(METRICS_PATH.read_text())["test_accuracy"]
     images, _ = test_set
     retrained = Predictor.load(tmp_path / MODEL_PATH.name)
-    assert np.array_equal(retrained.predict_proba(images[:200]), shipped.predict_proba(images[:200]))
+    # The same weights, but the fast twin is converted anew on this machine: folding batch norm into the convolutions
+    # may round differently on another CPU and move an int8 weight by a step (an AVX-512 machine: two probabilities
+    # of 2,000, of one ambiguous digit, off by 1.4e-5). A classifier that trained moves them by far more.
+    before, after = shipped.predict_proba(images[:200]), retrained.predict_proba(images[:200])
+    np.testing.assert_allclose(after, before, atol=1e-4)
+    assert np.array_equal(after.argmax(axis=1), before.argmax(axis=1))
     assert not np.array_equal(retrained.digit_scores(images[:200]), shipped.digit_scores(images[:200]))
     assert card["not_a_digit"]["threshold"] == retrained.digit_threshold
 
