@@ -553,7 +553,8 @@ def surest_reading(pieces: list[Piece], digit_width: float, height: float, judge
         for start, end in part_spans(cuts, digit_width, groups[key].shape[1])
         if groups[key][:, start:end].any()
     ]
-    parts = [crop(groups[key][:, start:end]) for key, start, end in spans]
+    boxes = [ink_box(groups[key][:, start:end]) for key, start, end in spans]  # each part's ink, within its span
+    parts = [groups[key][:, start:end][box] for (key, start, end), box in zip(spans, boxes)]
     images = fields(parts)
     sureness = judge(images)
     judged = dict(zip(spans, sureness))
@@ -579,9 +580,9 @@ def surest_reading(pieces: list[Piece], digit_width: float, height: float, judge
         chosen = [(key, start, end) for start, end in readings[key][1]] + chosen
         stop = key[0]
     index = {span: position for position, span in enumerate(spans)}
-    inked = [ink_box(groups[key][:, start:end])[1] for key, start, end in chosen]  # columns, within the part
-    offsets = np.array([pieces[key[0]].left + start for key, start, _ in chosen])  # the part's, in the picture
-    extents = np.array([(cols.start, cols.stop) for cols in inked]) + offsets[:, None]
+    columns_inked = [boxes[index[span]][1] for span in chosen]
+    offsets = np.array([pieces[key[0]].left + start for key, start, _ in chosen])  # each span's, in the picture
+    extents = np.array([(cols.start, cols.stop) for cols in columns_inked]) + offsets[:, None]
     heights = np.array([parts[index[span]].shape[0] for span in chosen])
     noise = noise_marks(heights, np.array([judged[span] for span in chosen]), extents, digit_width)
     digits = np.flatnonzero(~noise)
