@@ -337,6 +337,19 @@ def test_a_broad_stroke_lying_across_a_ruled_line_is_not_cut_in_two():
     assert cleaned[60:70, 20:100].max() < 0.05  # the lines are gone off the blob
 
 
+def test_a_broad_stroke_filling_the_frame_on_squared_paper_is_not_ruling():
+    """A felt-pen 1 photographed close up runs nearly edge to edge, like the grid's lines: counted among them, it
+    was taken away with them and what stayed read as a dot or two stripes."""
+    page = ruled_page(every=48)
+    pen = ImageDraw.Draw(page)
+    for x in range(20, 512, 48):  # squared: the upright lines too
+        pen.line([(x, 0), (x, 384)], fill=0.3, width=2)
+    pen.line([(250, 10), (250, 374)], fill=1.0, width=70)  # 70 px broad, 95 % of the height
+    cleaned = preprocess.remove_ruled_lines(np.asarray(page))
+    assert cleaned[20:364, 220:280].min() > 0.5  # the stroke stays whole, across every line
+    assert cleaned[20:364, 100:170].max() < 0.05  # the grid is gone beside it
+
+
 def test_long_straight_strokes_of_a_digit_filling_its_crop_are_not_ruling(monkeypatch):
     """A soft, boxy 0 cut out tight: its two straight sides run 80 % of the height. Ruled lines run (nearly) from
     edge to edge; taken for ruling at 75 %, a quarter of this 0's ink went, and enlarged 8x8 scans lost their 8s."""
