@@ -39,6 +39,8 @@ FONT_GLOBS = {
     + [f"opentype/urw-base35/{family}-*.otf" for family in ("P052", "URWBookman", "NimbusMonoPS", "NimbusSansNarrow", "Z003")],
 }
 
+CONDITION_COUNT = 150  # photos per condition (condition_photos)
+PAPER_DYES = np.array([(1.0, 0.94, 0.55), (1.0, 0.75, 0.78), (0.75, 0.94, 0.75), (0.7, 0.82, 1.0)], np.float32)
 SET_SIZES = {"photos": 600, "handwriting": 800, "canvas": 800, "non_digits": 600, "numbers": 300}
 NOT_A_DIGIT = -1
 CANVAS_SIDE = 280  # the dashboard's drawing canvas
@@ -282,7 +284,9 @@ def canvas(ink: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (C
     return rgba
 
 
-def photograph(draw, rng: np.random.Generator, frame=None, quality: int | None = None, wide: bool = False, pens=tuple(PENS)):
+def photograph(
+    draw, rng: np.random.Generator, frame=None, quality: int | None = None, wide: bool = False, pens=tuple(PENS), share=DIGIT_SHARE
+):
     """A phone photo of ink on paper, decoded from its JPEG: tint, light, shadows, rulings, specks, blur, noise.
 
     draw(height, pen_width) makes the ink at the size it has in the photo. Returns (RGB array, pen name).
@@ -294,7 +298,7 @@ def photograph(draw, rng: np.random.Generator, frame=None, quality: int | None =
     width, height = frame
     pen = str(rng.choice(pens))
     (thin, thick), colours, opacity = PENS[pen]
-    digit_height = rng.uniform(*DIGIT_SHARE) * height
+    digit_height = rng.uniform(*share) * height
     ink = draw(round(digit_height), max(1.5, rng.uniform(thin, thick) * digit_height))
     if ink is None:
         return None, pen
@@ -644,6 +648,64 @@ def row(inks: list[np.ndarray], gaps: np.ndarray, height: float, rng: np.random.
         region = out[top : top + ink.shape[0], left : left + ink.shape[1]]
         np.maximum(region, ink, out=region)
     return crop(out)
+
+
+def condition_photos(condition: str, split: str = "dev", count: int = CONDITION_COUNT):
+    """Photos of single digits taken under one of CONDITIONS, outside the photo set's ranges, one at a time
+    (a 12 MP frame is 36 MB): yields (image, label, source). Every condition draws the same digits."""
+    settings = CONDITIONS[condition]
+    rng = np.random.default_rng(SEEDS[split] + 100)
+    for index in range(count):
+        source, label = ("sklearn", "fonts", "mnist")[index % 3], int(rng.integers(10))
+        draw = digit_inker(source, label, split, rng)
+        if "turn" in settings:
+            draw = turned_inker(draw, float(rng.choice([-1, 1]) * rng.uniform(*settings["turn"])))
+        image, _ = photograph(
+            draw, rng, frame=settings.get("frame"), pens=SKLEARN_PENS if source == "sklearn" else tuple(PENS),
+            share=settings.get("share", DIGIT_SHARE),
+        )
+        if image is not None:
+            yield (settings["after"](image, rng) if "after" in settings else image), label, source
+
+
+def turned_inker(draw, degrees: float):
+    return lambda height, width: None if (ink := draw(height, width)) is None else rotate(ink, degrees)
+
+
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """The image saved as a JPEG of this quality and decoded again, RGB."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=quality)
+    return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def blurred(image: np.ndarray, radius: float) -> np.ndarray:
+    return np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(radius)), np.float32)
+
+
+def coloured_paper(image, rng):
+    """A sticky note or coloured card: each channel of the page dimmed as the paper's dye absorbs it."""
+    return jpeg(image * PAPER_DYES[rng.integers(len(PAPER_DYES))], 80)
+
+
+def dim_and_blurred(image, rng):
+    """A dark room: a third of the light, a slow shutter's blur, the noise the sensor's gain brings up."""
+    return jpeg(blurred(image, 1.5 + max(image.shape) / 600) * 0.35 + rng.normal(0, 4, image.shape), 70)
+
+
+CONDITIONS = {  # how a photo is taken: beyond the photo set's ranges (DIGIT_SHARE, a few degrees, JPEG 60-90)
+    "the photo set's ranges": {},
+    "digit small in the frame (8-18 %)": {"share": (0.08, 0.18)},
+    "digit filling the frame (70-95 %)": {"share": (0.7, 0.95)},
+    "turned 12-25 degrees": {"turn": (12, 25)},
+    "12 MP frame (4000x3000)": {"frame": (4000, 3000)},
+    "coloured paper": {"after": coloured_paper},
+    "dim and blurred": {"after": dim_and_blurred},
+    "light ink on dark (a blackboard)": {"after": lambda image, rng: jpeg(255 - image * 0.9, 80)},
+    "JPEG quality 15": {"after": lambda image, rng: jpeg(image, 15)},
+    "out of focus": {"after": lambda image, rng: jpeg(blurred(image, max(image.shape) / 250), 80)},
+    "noisy sensor": {"after": lambda image, rng: jpeg(image + rng.normal(0, 18, image.shape), 75)},
+}
 
 
 SETS = {"photos": photos, "handwriting": handwriting, "canvas": canvas_drawings, "non_digits": non_digits, "numbers": numbers}
