@@ -276,10 +276,11 @@ def thin_lines(long: np.ndarray, axis: int) -> tuple[np.ndarray, int]:
     labels, count = ndimage.label(long)
     if count == 0:
         return labels, 0
-    areas = ndimage.sum(long, labels, np.arange(1, count + 1))
+    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     lengths = np.array([box[axis].stop - box[axis].start for box in ndimage.find_objects(labels)])
-    thin = np.concatenate([[False], areas / lengths <= LINE_WIDTH * long.shape[axis]])
-    return ndimage.label(thin[labels])
+    thin = areas <= LINE_WIDTH * long.shape[axis] * lengths
+    renumbered = np.concatenate([[0], np.cumsum(thin) * thin])
+    return renumbered[labels], int(thin.sum())
 
 
 def along(axis: int, length: int) -> list[int]:
