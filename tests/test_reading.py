@@ -203,6 +203,9 @@ def test_the_upright_strokes_of_a_number_in_a_wide_picture_are_not_taken_for_rul
     pictures = [written(text), np.asarray(Image.open(io.BytesIO(photo_of(text))))]  # 4:1, strokes 80 % of the height
     assert [number_read_by_the_model(predictor, picture) for picture in pictures] == [text, text]
     ink = [preprocess.ink_map(picture).sum() for picture in pictures]
-    monkeypatch.setattr(preprocess, "RULING_LINES", 2)  # two long upright strokes, a 1's and a 4's, taken away as ruling
+    # two long upright strokes, a 1's and a 4's, taken away as ruling when neither their count nor their width
+    # (over LINE_WIDTH of the picture's height) tells them from it
+    monkeypatch.setattr(preprocess, "RULING_LINES", 2)
+    monkeypatch.setattr(preprocess, "LINE_WIDTH", 1.0)
     lost = [1 - preprocess.ink_map(picture).sum() / before for picture, before in zip(pictures, ink)]
     assert min(lost) > 0.1  # 14-19 % of the ink (the model before 28 November's afternoon then misread "1234")
