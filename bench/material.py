@@ -39,7 +39,6 @@ FONT_GLOBS = {
     + [f"opentype/urw-base35/{family}-*.otf" for family in ("P052", "URWBookman", "NimbusMonoPS", "NimbusSansNarrow", "Z003")],
 }
 
-CONDITION_COUNT = 150  # photos per condition (condition_photos)
 PAPER_DYES = np.array([(1.0, 0.94, 0.55), (1.0, 0.75, 0.78), (0.75, 0.94, 0.75), (0.7, 0.82, 1.0)], np.float32)
 SET_SIZES = {"photos": 600, "handwriting": 800, "canvas": 800, "non_digits": 600, "numbers": 300}
 NOT_A_DIGIT = -1
@@ -316,15 +315,21 @@ def photograph(
     image = paper(frame, digit_height, np.radians(tilt), box, rng)
     blend(image[top : box[3], left : box[2]], ink, colours[rng.integers(len(colours))])
     image = lighting(image, box, rng)
-    focus = Image.fromarray(image.clip(0, 255).astype(np.uint8)).filter(
-        ImageFilter.GaussianBlur(rng.uniform(0, 0.0012) * max(frame) + 0.3)
-    )
-    image = np.asarray(focus, np.float32) + rng.standard_normal(image.shape, dtype=np.float32) * rng.uniform(1.5, 6)
+    focus = blurred(image, rng.uniform(0, 0.0012) * max(frame) + 0.3)
+    image = focus + rng.standard_normal(image.shape, dtype=np.float32) * rng.uniform(1.5, 6)
+    return jpeg(image, quality or int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1))), pen
+
+
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """The image saved as a JPEG of this quality and decoded again, RGB."""
     buffer = io.BytesIO()
-    Image.fromarray(image.clip(0, 255).astype(np.uint8)).save(
-        buffer, "JPEG", quality=quality or int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1))
-    )
-    return np.asarray(Image.open(buffer).convert("RGB")), pen
+    Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=quality)
+    return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def blurred(image: np.ndarray, radius: float) -> np.ndarray:
+    """Float32: the image through a Gaussian blur of this radius (as 8-bit RGB, the way a camera's pipeline has it)."""
+    return np.asarray(Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(radius)), np.float32)
 
 
 def paper(frame: tuple[int, int], digit_height: float, tilt: float, box, rng: np.random.Generator) -> np.ndarray:
@@ -650,7 +655,7 @@ def row(inks: list[np.ndarray], gaps: np.ndarray, height: float, rng: np.random.
     return crop(out)
 
 
-def condition_photos(condition: str, split: str = "dev", count: int = CONDITION_COUNT):
+def condition_photos(condition: str, split: str, count: int):
     """Photos of single digits taken under one of CONDITIONS, outside the photo set's ranges, one at a time
     (a 12 MP frame is 36 MB): yields (image, label, source). Every condition draws the same digits."""
     settings = CONDITIONS[condition]
@@ -670,17 +675,6 @@ def condition_photos(condition: str, split: str = "dev", count: int = CONDITION_
 
 def turned_inker(draw, degrees: float):
     return lambda height, width: None if (ink := draw(height, width)) is None else rotate(ink, degrees)
-
-
-def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
-    """The image saved as a JPEG of this quality and decoded again, RGB."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=quality)
-    return np.asarray(Image.open(buffer).convert("RGB"))
-
-
-def blurred(image: np.ndarray, radius: float) -> np.ndarray:
-    return np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(radius)), np.float32)
 
 
 def coloured_paper(image, rng):
