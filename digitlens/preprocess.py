@@ -199,14 +199,25 @@ def ink_against_paper(brightness: np.ndarray) -> np.ndarray:
     The paper is estimated at two scales. The broad estimate closes over every mark narrower than PAPER_WINDOW:
     thick strokes stay whole, but a shadow narrower than that is taken for ink. The sharp estimate follows
     shadows, but sees only the edges of thick strokes. So the sharp ink is taken everywhere, and the broad ink
-    only where it grows out of sharp strokes (a thick stroke's inside), not where it stands alone (a shadow).
+    only where it grows out of sharp strokes (a thick stroke's inside) or out of a crisp edge (a felt-pen blob,
+    which the sharp estimate does not see at all, and whose edge is a step a shadow's soft edge never is), not
+    where it stands alone (a shadow).
     """
     small = reduce(brightness, PAPER_SIDE)
     broad_paper, sharp_paper = (paper_estimate(small, window) for window in PAPER_WINDOWS)
     broad, sharp = (relative_darkness(brightness, upscale(paper, brightness.shape)) for paper in (broad_paper, sharp_paper))
-    strokes = sharp > STROKE_CORE * sharp.max()
-    inside = ndimage.binary_propagation(strokes, mask=strokes | (broad > STROKE_CORE * broad.max()))
+    broad_ink = broad > STROKE_CORE * broad.max()
+    crisp = upscale(steps(small).astype(np.float32), brightness.shape) > 0
+    strokes = (sharp > STROKE_CORE * sharp.max()) | (broad_ink & crisp)
+    inside = ndimage.binary_propagation(strokes, mask=strokes | broad_ink)
     return np.where(inside, np.maximum(broad, sharp), sharp)
+
+
+def steps(brightness: np.ndarray) -> np.ndarray:
+    """Bool: where the brightness changes by over PAPER_STEP of itself from one pixel to the next (at PAPER_SIDE):
+    an edge, not light or a soft shadow."""
+    steepest = np.maximum(np.abs(ndimage.sobel(brightness, 0)), np.abs(ndimage.sobel(brightness, 1))) / 4
+    return steepest > PAPER_STEP * np.maximum(brightness, 1)
 
 
 def upscale(small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -223,8 +234,7 @@ def paper_estimate(small: np.ndarray, window_share: float) -> np.ndarray:
     paper = ndimage.grey_closing(padded, size=(window, window))[window:-window, window:-window]
     # where the paper changes abruptly (the page's edge against a dark desk, a hard shadow) an estimate this coarse
     # cannot follow the step; the darker side's level there keeps the step itself from looking like a stroke
-    steepest = np.maximum(np.abs(ndimage.sobel(paper, 0)), np.abs(ndimage.sobel(paper, 1))) / 4
-    step = ndimage.binary_dilation(steepest > PAPER_STEP * np.maximum(paper, 1))
+    step = ndimage.binary_dilation(steps(paper))
     return np.where(step, ndimage.grey_erosion(paper, size=(3, 3)), paper)
 
 

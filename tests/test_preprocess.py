@@ -350,6 +350,23 @@ def test_a_broad_stroke_filling_the_frame_on_squared_paper_is_not_ruling():
     assert cleaned[20:364, 100:170].max() < 0.05  # the grid is gone beside it
 
 
+def test_a_felt_pen_blob_wider_than_the_sharp_paper_window_is_ink_on_squared_paper():
+    """The sharp paper estimate closes over nothing this broad, so the blob had no sharp stroke to grow from, and
+    the grid's lines, the strongest sharp ink, were all that was left: the 1 read as a piece of grid. Its crisp
+    edge now seeds it, as a shadow's soft edge does not."""
+    ink = Image.new("F", (384, 512), 0.0)
+    pen = ImageDraw.Draw(ink)
+    for y in range(20, 512, 40):
+        pen.line([(0, y), (384, y)], fill=0.35, width=2)
+    for x in range(20, 384, 40):
+        pen.line([(x, 0), (x, 512)], fill=0.35, width=2)
+    pen.rounded_rectangle((130, 15, 250, 497), radius=50, fill=1.0)  # 120 px broad, 95 % of the height
+    photo = paper_photo(np.asarray(ink), ink_colour=(20, 110, 60))
+    assert preprocess.ink_map(photo)[100:400, 150:230].min() > 0.5  # ink all through, not only at its edges
+    height, width = ink_box(to_mnist(photo))
+    assert height == 20 and width <= 8  # a 1, not the grid
+
+
 def test_long_straight_strokes_of_a_digit_filling_its_crop_are_not_ruling(monkeypatch):
     """A soft, boxy 0 cut out tight: its two straight sides run 80 % of the height. Ruled lines run (nearly) from
     edge to edge; taken for ruling at 75 %, a quarter of this 0's ink went, and enlarged 8x8 scans lost their 8s."""
