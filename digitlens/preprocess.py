@@ -196,12 +196,12 @@ def dark_is_ink(gray: np.ndarray) -> bool:
 def ink_against_paper(brightness: np.ndarray) -> np.ndarray:
     """Ink 0-1 where the image is darker than the paper around it, relative to that paper (light divided out).
 
-    The paper is estimated at two scales. The broad estimate closes over every mark narrower than PAPER_WINDOW:
-    thick strokes stay whole, but a shadow narrower than that is taken for ink. The sharp estimate follows
-    shadows, but sees only the edges of thick strokes. So the sharp ink is taken everywhere, and the broad ink
-    only where it grows out of sharp strokes (a thick stroke's inside) or out of a crisp edge (a felt-pen blob,
-    which the sharp estimate does not see at all, and whose edge is a step a shadow's soft edge never is), not
-    where it stands alone (a shadow).
+    The paper is estimated at two scales (PAPER_WINDOWS). The broad estimate closes over every mark narrower than
+    its window: thick strokes stay whole, but a shadow narrower than that is taken for ink. The sharp estimate
+    follows shadows, but of a stroke broader than its window it sees only bits, or nothing. So the sharp ink is
+    taken everywhere, and the broad ink only where it grows out of sharp strokes (a thick stroke's inside) or out
+    of a crisp edge (a felt-pen blob, whose edge is a step a shadow's soft edge never is), not where it stands
+    alone (a shadow).
     """
     small = reduce(brightness, PAPER_SIDE)
     broad_paper, sharp_paper = (paper_estimate(small, window) for window in PAPER_WINDOWS)
