@@ -288,13 +288,18 @@ def test_one_ruled_line_fainter_than_the_writing_goes_even_short_of_the_edges():
     assert cleaned[100:160, 115:125].min() > 0.5  # the strokes stay where it crossed them
 
 
-def ruled_page(slant=0.0, size=(512, 384), every=48, strength=0.3):
-    """Float ink of an empty ruled page: faint lines every `every` pixels, turned by slant degrees."""
+def ruled_page(slant=0.0, size=(512, 384), every=48, strength=0.3, squared=False):
+    """Float ink of an empty ruled page: faint lines every `every` pixels, turned by slant degrees; squared, the
+    upright lines too."""
     page = Image.new("F", size, 0.0)
     pen = ImageDraw.Draw(page)
     rise = size[0] * np.tan(np.radians(slant))
     for y in range(-every * 2, size[1] + every * 2, every):
         pen.line([(0, y), (size[0], y + rise)], fill=strength, width=2)
+    if squared:
+        run = size[1] * np.tan(np.radians(slant))
+        for x in range(-every * 2, size[0] + every * 2, every):
+            pen.line([(x, 0), (x - run, size[1])], fill=strength, width=2)
     return page
 
 
@@ -340,11 +345,8 @@ def test_a_broad_stroke_lying_across_a_ruled_line_is_not_cut_in_two():
 def test_a_broad_stroke_filling_the_frame_on_squared_paper_is_not_ruling():
     """A felt-pen 1 photographed close up runs nearly edge to edge, like the grid's lines: counted among them, it
     was taken away with them and what stayed read as a dot or two stripes."""
-    page = ruled_page(every=48)
-    pen = ImageDraw.Draw(page)
-    for x in range(20, 512, 48):  # squared: the upright lines too
-        pen.line([(x, 0), (x, 384)], fill=0.3, width=2)
-    pen.line([(250, 10), (250, 374)], fill=1.0, width=70)  # 70 px broad, 95 % of the height
+    page = ruled_page(every=48, squared=True)
+    ImageDraw.Draw(page).line([(250, 10), (250, 374)], fill=1.0, width=70)  # 70 px broad, 95 % of the height
     cleaned = preprocess.remove_ruled_lines(np.asarray(page))
     assert cleaned[20:364, 220:280].min() > 0.5  # the stroke stays whole, across every line
     assert cleaned[20:364, 100:170].max() < 0.05  # the grid is gone beside it
@@ -354,14 +356,9 @@ def test_a_felt_pen_blob_wider_than_the_sharp_paper_window_is_ink_on_squared_pap
     """The sharp paper estimate closes over nothing this broad, so the blob had no sharp stroke to grow from, and
     the grid's lines, the strongest sharp ink, were all that was left: the 1 read as a piece of grid. Its crisp
     edge now seeds it, as a shadow's soft edge does not."""
-    ink = Image.new("F", (384, 512), 0.0)
-    pen = ImageDraw.Draw(ink)
-    for y in range(20, 512, 40):
-        pen.line([(0, y), (384, y)], fill=0.35, width=2)
-    for x in range(20, 384, 40):
-        pen.line([(x, 0), (x, 512)], fill=0.35, width=2)
-    pen.rounded_rectangle((130, 15, 250, 497), radius=50, fill=1.0)  # 120 px broad, 95 % of the height
-    photo = paper_photo(np.asarray(ink), ink_colour=(20, 110, 60))
+    page = ruled_page(size=(384, 512), every=40, strength=0.35, squared=True)
+    ImageDraw.Draw(page).rounded_rectangle((130, 15, 250, 497), radius=50, fill=1.0)  # 120 px broad, 95 % of the height
+    photo = paper_photo(np.asarray(page), ink_colour=(20, 110, 60))
     assert preprocess.ink_map(photo)[100:400, 150:230].min() > 0.5  # ink all through, not only at its edges
     height, width = ink_box(to_mnist(photo))
     assert height == 20 and width <= 8  # a 1, not the grid
