@@ -520,6 +520,10 @@ class Piece(NamedTuple):
     def right(self) -> int:
         return self.left + self.ink.shape[1]
 
+    @property
+    def bottom(self) -> int:
+        return self.top + self.ink.shape[0]
+
 
 def to_mnist_sequence(image, judge=None) -> np.ndarray:
     """Uint8 (K, 28, 28): the digits of a number, left to right, each made the MNIST way.
@@ -685,17 +689,25 @@ def digits_in(ratio: float) -> int:
 
 
 def digit_pieces(found: list[dict], ink: np.ndarray) -> list[Piece]:
-    """The ink of each digit, left to right: a mark whose middle lies within the previous piece's span joins it."""
+    """The ink of each digit, left to right: a mark whose middle lies within the previous piece's span joins it,
+    if it is also within NEAR_DIGIT of it up or down (a 5's flag; not a stretch of ruled line far above or below)."""
     groups: list[list[dict]] = []
     right = 0
     for mark in sorted(found, key=lambda mark: mark["box"][1].start):
         cols = mark["box"][1]
-        if groups and (cols.start + cols.stop) / 2 <= right:
+        if groups and (cols.start + cols.stop) / 2 <= right and vertically_near(mark["box"][0], groups[-1]):
             groups[-1].append(mark)
         else:
             groups.append([mark])
         right = max(right, cols.stop) if len(groups[-1]) > 1 else cols.stop
     return [cropped_piece(group, ink) for group in groups]
+
+
+def vertically_near(rows: slice, group: list[dict]) -> bool:
+    """Whether rows lie within NEAR_DIGIT of the group's rows, of the taller of the two's height."""
+    top, bottom = min(mark["box"][0].start for mark in group), max(mark["box"][0].stop for mark in group)
+    gap = max(top - rows.stop, rows.start - bottom, 0)
+    return gap <= NEAR_DIGIT * max(bottom - top, rows.stop - rows.start)
 
 
 def cropped_piece(group: list[dict], ink: np.ndarray) -> Piece:
@@ -707,10 +719,11 @@ def cropped_piece(group: list[dict], ink: np.ndarray) -> Piece:
 
 
 def absorb_fragments(pieces: list[Piece], height: float) -> list[Piece]:
-    """Pieces much lower than the number's digits join the nearest piece when close to it, else are dropped."""
+    """Pieces much lower than the number's digits join the nearest piece when close to it, across and up or down,
+    else are dropped."""
     whole = [piece for piece in pieces if piece.ink.shape[0] >= FRAGMENT_HEIGHT * height]
     for fragment in (piece for piece in pieces if piece.ink.shape[0] < FRAGMENT_HEIGHT * height):
-        gaps = [gap_between(fragment, piece) for piece in whole]
+        gaps = [max(gap_between(fragment, piece), gap_above_or_below(fragment, piece)) for piece in whole]
         if gaps and min(gaps) <= FRAGMENT_REACH * height:
             nearest = int(np.argmin(gaps))
             whole[nearest] = merged(whole[nearest], fragment)
@@ -719,6 +732,10 @@ def absorb_fragments(pieces: list[Piece], height: float) -> list[Piece]:
 
 def gap_between(a: Piece, b: Piece) -> int:
     return max(b.left - a.right, a.left - b.right, 0)
+
+
+def gap_above_or_below(a: Piece, b: Piece) -> int:
+    return max(b.top - a.bottom, a.top - b.bottom, 0)
 
 
 def merged(a: Piece, b: Piece) -> Piece:

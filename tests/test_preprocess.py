@@ -257,6 +257,16 @@ def test_strokes_of_one_digit_that_do_not_touch_stay_together(predictor):
     assert list(predictor.predict(to_mnist_sequence(fifty_seven))) == [5, 7]
 
 
+def test_a_stretch_of_line_far_above_a_digit_is_not_part_of_it(predictor):
+    """A stub of ruled line at the top of a photo, over the first digit's columns, is dropped, not joined to the
+    digit into one piece taller than the number (which was then dropped as a shadow: "5068" read "068")."""
+    page = np.zeros((600, 700, 4), np.uint8)
+    page[320:] = number_drawing([5, 0, 6, 8])
+    page[:6, :200] = 255
+    digits = reading.mnist_images(page, number=True, predictor=predictor)
+    assert list(predictor.predict(digits)) == [5, 0, 6, 8]
+
+
 def test_touching_digits_are_split(predictor):
     touching = number_drawing([0, 0], gap=-12)
     assert list(predictor.predict(to_mnist_sequence(touching))) == [0, 0]
