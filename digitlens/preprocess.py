@@ -706,8 +706,7 @@ def digit_pieces(found: list[dict], ink: np.ndarray) -> list[Piece]:
 def vertically_near(rows: slice, group: list[dict]) -> bool:
     """Whether rows lie within NEAR_DIGIT of the group's rows, of the taller of the two's height."""
     top, bottom = min(mark["box"][0].start for mark in group), max(mark["box"][0].stop for mark in group)
-    gap = max(top - rows.stop, rows.start - bottom, 0)
-    return gap <= NEAR_DIGIT * max(bottom - top, rows.stop - rows.start)
+    return span_gap((top, bottom), (rows.start, rows.stop)) <= NEAR_DIGIT * max(bottom - top, rows.stop - rows.start)
 
 
 def cropped_piece(group: list[dict], ink: np.ndarray) -> Piece:
@@ -731,11 +730,16 @@ def absorb_fragments(pieces: list[Piece], height: float) -> list[Piece]:
 
 
 def gap_between(a: Piece, b: Piece) -> int:
-    return max(b.left - a.right, a.left - b.right, 0)
+    return span_gap((a.left, a.right), (b.left, b.right))
 
 
 def gap_above_or_below(a: Piece, b: Piece) -> int:
-    return max(b.top - a.bottom, a.top - b.bottom, 0)
+    return span_gap((a.top, a.bottom), (b.top, b.bottom))
+
+
+def span_gap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    """Pixels between two (start, stop) spans of rows or columns, 0 where they overlap."""
+    return max(b[0] - a[1], a[0] - b[1], 0)
 
 
 def merged(a: Piece, b: Piece) -> Piece:
