@@ -528,7 +528,7 @@ class Piece(NamedTuple):
 def to_mnist_sequence(image, judge=None) -> np.ndarray:
     """Uint8 (K, 28, 28): the digits of a number, left to right, each made the MNIST way.
 
-    Marks above or below one another are one digit (a 5's flag over its body, a 4 drawn in two strokes); a
+    Marks close above or below one another are one digit (a 5's flag over its body, a 4 drawn in two strokes); a
     small fragment joins its nearest neighbour or, far from any, is dropped (a speck, a piece of a ruled line);
     a piece much wider than the number's other digits holds touching digits and is cut where its ink is thinnest.
     judge, a function from (N, 28, 28) images to how surely each is one digit, lets the model settle what the
@@ -704,7 +704,7 @@ def digit_pieces(found: list[dict], ink: np.ndarray) -> list[Piece]:
 
 
 def vertically_near(rows: slice, group: list[dict]) -> bool:
-    """Whether rows lie within NEAR_DIGIT of the group's rows, of the taller of the two's height."""
+    """Whether rows lie no further above or below the group's rows than NEAR_DIGIT of the taller one's height."""
     top, bottom = min(mark["box"][0].start for mark in group), max(mark["box"][0].stop for mark in group)
     return span_gap((top, bottom), (rows.start, rows.stop)) <= NEAR_DIGIT * max(bottom - top, rows.stop - rows.start)
 
