@@ -55,4 +55,4 @@ st.dataframe(
 csv = io.StringIO()
 write_feedback_csv(shown, csv)
 st.download_button("Download the feedback shown, with each input's 784 pixels (CSV)", csv.getvalue(), "digitlens-feedback.csv", "text/csv",
-                   icon=":material/download:", key="collected_export")
+                   icon=":material/download:", key="collected_export", on_click="ignore")  # no rerun: see pages/review.py
