@@ -404,7 +404,7 @@ def with_neighbours(main: dict, found: list[dict], ink: np.ndarray) -> np.ndarra
     kept = np.zeros(ink.shape, bool)
     for mark in found:
         rows, cols = mark["box"]
-        if rows.start < bottom + reach and rows.stop > top - reach and cols.start < right + reach and cols.stop > left - reach:
+        if max(span_gap((top, bottom), (rows.start, rows.stop)), span_gap((left, right), (cols.start, cols.stop))) < reach:
             kept[mark["box"]] |= mark["mask"]
     return np.where(kept, ink, 0)
 
