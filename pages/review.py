@@ -125,7 +125,7 @@ with st.expander(f"All verdicts, every split ({len(history)})"):
     st.dataframe([{ui.heading(column): value for column, value in row.items()} for row in rows], hide_index=True)
     exported = io.StringIO()
     write_csv(history, exported)  # the verdicts just read, not a second query
-    # no rerun on the click: a rerun may drop the file before the browser fetches it (a missed download under load)
+    # the click only downloads: rerunning the page for it is needless work (Streamlit reruns by default)
     st.download_button(
         "Download all verdicts (CSV)", exported.getvalue(), file_name="digitlens-reviews.csv", mime="text/csv",
         icon=":material/download:", on_click="ignore",
