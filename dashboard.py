@@ -4,7 +4,8 @@ import streamlit as st
 
 import ui
 
-st.set_page_config(page_title="digitlens", page_icon=":material/draw:", layout="wide")
+# An emoji, not a :material/...: icon: Streamlit fetches a material favicon from fonts.gstatic.com on every visit
+st.set_page_config(page_title="digitlens", page_icon="✏️", layout="wide")
 st.html(ui.PHONE_STYLE)
 
 page = st.navigation(

@@ -149,6 +149,22 @@ def test_each_page_renders_its_charts_without_an_exception(draw_page, link, head
     expect(page.locator(EXCEPTION)).to_have_count(0)
 
 
+def test_every_page_renders_offline_without_fetching_from_outside_the_machine(dashboard_url, page):
+    """Nothing a page shows (a favicon, a font, a script) comes from the internet: the dashboard works offline and
+    tells no one who opens it."""
+    outside = []
+    page.on("request", lambda request: outside.append(request.url) if not request.url.startswith((dashboard_url, "data:", "blob:")) else None)
+    open_draw_page(page, dashboard_url)
+    links = [link.get_attribute("href") for link in page.get_by_test_id("stSidebarNav").get_by_role("link").all()]
+    assert len(links) == 12
+    for link in links:
+        page.goto(link)
+        expect(page.locator("h1").first).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+        page.locator(IDLE_APP).wait_for(timeout=PAGE_TIMEOUT_MS)
+        expect(page.locator(EXCEPTION)).to_have_count(0)
+    assert outside == []
+
+
 def test_explore_refuses_an_id_outside_the_test_set(draw_page):
     page = draw_page
     page.get_by_role("link", name="Explore").click()
