@@ -46,13 +46,13 @@ ui.image_gallery(
 st.caption("Under each input: the model's answer · what the person said · when (UTC); newest first" +
            (f", the newest {GALLERY_LIMIT} of {len(shown.table):,}." if len(shown.table) > GALLERY_LIMIT else "."))
 
+csv = io.StringIO()
+write_feedback_csv(shown, csv)
+st.download_button("Download the feedback shown, with each input's 784 pixels (CSV)", csv.getvalue(), "digitlens-feedback.csv", "text/csv",
+                   icon=":material/download:", key="collected_export", on_click="ignore")  # above the table: see pages/review.py
 st.dataframe(
     shown.table.assign(verdict=shown.table["verdict"].map(FEEDBACK_VERDICTS), confidence=shown.probabilities.max(axis=1))
     .iloc[::-1].rename(columns=ui.heading),
     hide_index=True,
     column_config={"Confidence": st.column_config.NumberColumn(format="percent"), "Time": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")},
 )
-csv = io.StringIO()
-write_feedback_csv(shown, csv)
-st.download_button("Download the feedback shown, with each input's 784 pixels (CSV)", csv.getvalue(), "digitlens-feedback.csv", "text/csv",
-                   icon=":material/download:", key="collected_export", on_click="ignore")  # no rerun: see pages/review.py

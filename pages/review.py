@@ -121,12 +121,14 @@ else:
 
 history = store.history()
 with st.expander(f"All verdicts, every split ({len(history)})"):
-    rows = [record(review) | {"verdict": VERDICTS[review.verdict]} for review in reversed(history)]
-    st.dataframe([{ui.heading(column): value for column, value in row.items()} for row in rows], hide_index=True)
     exported = io.StringIO()
     write_csv(history, exported)  # the verdicts just read, not a second query
-    # the click only downloads: rerunning the page for it is needless work (Streamlit reruns by default)
+    # above the table, which lays itself out after the page has run: below it, the button sat at the window's bottom
+    # edge, and a click in the browser test now and then started no download. The click only downloads: rerunning
+    # the page for it is needless work (Streamlit's default)
     st.download_button(
         "Download all verdicts (CSV)", exported.getvalue(), file_name="digitlens-reviews.csv", mime="text/csv",
         icon=":material/download:", on_click="ignore",
     )
+    rows = [record(review) | {"verdict": VERDICTS[review.verdict]} for review in reversed(history)]
+    st.dataframe([{ui.heading(column): value for column, value in row.items()} for row in rows], hide_index=True)
