@@ -32,6 +32,7 @@ MAX_GIVEN_VERDICTS = 50_000  # inputs whose verdict is kept (about 50 MB); the M
 FAR_REFERENCE_SAMPLE = 2_000  # training images whose distance to the test set sets "far from MNIST"
 NUMBER_COLUMNS = 4  # digits of a number shown side by side, each with its image and probabilities
 NOT_A_DIGIT_MESSAGE = "That doesn't look like a digit"
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp", "gif"]  # what read_image decodes: photos, scans, screenshots
 HEADINGS = {"f1": "F1 score", "share_of_true": "Share of true label", "given_probability": "Probability of the given label",
             "suggested_probability": "Probability of the suggestion", "support": "Images", "mnist_test": "MNIST test",
             "unlike_mnist": "Unlike MNIST", "above": "Above 99% of MNIST", "below": "Below 99% of MNIST"}  # the rest: "a_name" as "A name"
@@ -175,14 +176,16 @@ def errors_as_messages():
         )
 
 
-def uploaded_images(upload, number: bool = False) -> np.ndarray | None:
-    """The upload as the model's 28x28 input (K = 1), or with number one per digit of the number in it.
+def uploaded_images(upload, number: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+    """The upload as decoded, to show (upright, at most WORK_SIDE pixels, whatever its format: a browser shows no
+    TIFF), and as the model's 28x28 input (K = 1), or with number one per digit of the number in it.
 
     None, with a message saying what to upload, when it is not an image or holds no ink.
     """
     wanted = "a number" if number else "one digit"
     try:
-        return reading.mnist_images(read_image(upload, name=upload.name), number, get_predictor())
+        picture = read_image(upload, name=upload.name)
+        return picture, reading.mnist_images(picture, number, get_predictor())
     except ImageError as error:  # its message names the file and the reason: broken, too large, too thin
         st.error(f"{literal(str(error))}. Upload a PNG or JPEG photo or scan of {wanted}.")
     except NoInkError:
@@ -197,8 +200,8 @@ def literal(text: str) -> str:
 
 def uploaded_digit(upload) -> np.ndarray | None:
     """The upload as the model's 28x28 input; None, with a message saying what to upload, when it has no digit."""
-    images = uploaded_images(upload)
-    return None if images is None else images[0]
+    decoded = uploaded_images(upload)
+    return None if decoded is None else decoded[1][0]
 
 
 def show_digit(image: np.ndarray, caption: str | None = None, scale: int = THUMBNAIL_SCALE) -> None:

@@ -115,7 +115,18 @@ def read_image(source, name: str | None = None) -> np.ndarray:
     except (Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageError(f"{name}: not a readable image: the file is broken ({error})") from None
     has_alpha = "A" in image.getbands() or "transparency" in image.info
-    return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+    return np.asarray(eight_bit(image).convert("RGBA" if has_alpha else "RGB"))
+
+
+def eight_bit(image: Image.Image) -> Image.Image:
+    """A 16-bit, 32-bit or float greyscale image (a scanner's) brought to 0-255: Pillow's convert clips its levels,
+    so all but the darkest turned white and a grey page read as blank. Its full scale is taken to be the smallest of
+    1, 255 and 65535 that holds its brightest pixel."""
+    if image.mode not in ("I", "F") and not image.mode.startswith("I;16"):
+        return image
+    levels = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0, posinf=0, neginf=0)
+    full_scale = next((scale for scale in (1, 255, 65535) if levels.max() <= scale), levels.max())
+    return Image.fromarray((np.clip(levels, 0, None) * (MAX_PIXEL / full_scale)).round().astype(np.uint8))
 
 
 def check_size(name: str, width: int, height: int) -> None:

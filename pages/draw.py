@@ -84,13 +84,14 @@ with result_area:
 st.divider()
 st.subheader("Or upload a picture of a number" if number else "Or upload a picture of a digit")
 # one label in both modes: the same upload stays and is read again when the mode changes
-upload = st.file_uploader("A PNG or JPEG photo or scan", type=["png", "jpg", "jpeg"])
+upload = st.file_uploader("A photo or scan", type=ui.UPLOAD_TYPES)
 upload_started = time.perf_counter()
-if upload is not None and (upload_images := ui.uploaded_images(upload, number)) is not None:
+if upload is not None and (decoded := ui.uploaded_images(upload, number)) is not None:
+    picture, upload_images = decoded
     uploaded = reading.read(ui.get_predictor(), upload_images, number)
     upload_latency = time.perf_counter() - upload_started
     upload_area, upload_result_area = (st.container(), st.container()) if number else st.columns([1, 2], gap="large")
-    upload_area.image(upload, caption=ui.literal(upload.name), width=NUMBER_CANVAS_WIDTH if number else CANVAS_SIDE)
+    upload_area.image(picture, caption=ui.literal(upload.name), width=NUMBER_CANVAS_WIDTH if number else CANVAS_SIDE)
     with upload_result_area:
         ui.show_reading(uploaded, number, key="upload", hint=UPLOAD_HINT[mode])
         if not number:

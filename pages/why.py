@@ -23,7 +23,7 @@ if requested and not known:
 
 source = st.segmented_control("Explain", ["Test image", "Upload"], default="Test image", required=True, key="why_source")
 if source == "Upload":
-    upload = st.file_uploader("A PNG or JPEG of one handwritten digit", type=["png", "jpg", "jpeg"])
+    upload = st.file_uploader("A photo or scan of one handwritten digit", type=ui.UPLOAD_TYPES)
     if upload is None:
         st.info("Upload a picture of one digit, or draw one on the Draw page and open “Why this prediction?”.")
         st.stop()

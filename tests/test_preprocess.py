@@ -100,6 +100,15 @@ def test_read_image_decodes_png_and_jpeg(tmp_path):
         assert to_mnist(array).max() > 200
 
 
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+def test_a_16_bit_scan_reads_as_its_8_bit_twin(fmt):
+    """Scanners save 16-bit greyscale; Pillow's convert clips those levels to white, which read as a blank page."""
+    eight_bit = 60 + draw(6, rgba=False, dark_on_light=True).astype(np.uint16) * 140 // 255  # grey ink on grey paper
+    buffer = io.BytesIO()
+    Image.fromarray(eight_bit.astype(np.uint16) * 257).save(buffer, format=fmt)
+    assert np.abs(to_mnist(read_image(buffer.getvalue())).astype(int) - to_mnist(eight_bit).astype(int)).max() <= 1
+
+
 def test_read_image_names_a_broken_file(tmp_path):
     path = tmp_path / "notes.png"
     path.write_text("this is not an image")

@@ -1,9 +1,11 @@
 """The dashboard in a real browser: draw digits, shapes and numbers with the mouse, upload a photo, clear, open every
 page (and take the README screenshots)."""
 
+import io
 import re
 import statistics
 
+import numpy as np
 import pytest
 from dashboard_driver import (
     CANVAS,
@@ -23,6 +25,7 @@ from dashboard_driver import (
     trace,
     wait_for_new_prediction,
 )
+from PIL import Image
 from playwright.sync_api import expect
 from shapes import photo_of, placed
 
@@ -128,11 +131,23 @@ def test_a_number_drawn_in_number_mode_is_read_digit_by_digit(draw_page):
     expect(metric_value(draw_page, "Number")).to_have_count(0)
 
 
-def test_an_uploaded_photo_of_a_digit_is_read(draw_page):
+def sixteen_bit_tiff(picture: bytes) -> bytes:
+    """The picture as a scanner may save it: 16-bit greyscale TIFF, which no browser shows."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(Image.open(io.BytesIO(picture)).convert("L")).astype(np.uint16) * 257).save(buffer, format="TIFF")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name, kind", [("photo.jpg", "image/jpeg"), ("scan.tif", "image/tiff")])
+def test_an_uploaded_photo_or_scan_of_a_digit_is_read_and_shown(draw_page, name, kind):
+    content = photo_of("3") if kind == "image/jpeg" else sixteen_bit_tiff(photo_of("3"))
     draw_page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
-        files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": photo_of("3")}]
+        files=[{"name": name, "mimeType": kind, "buffer": content}]
     )
     expect(prediction(draw_page)).to_have_text("3", timeout=PAGE_TIMEOUT_MS)
+    shown = draw_page.get_by_test_id("stImage").filter(has_text=name).locator("img")
+    expect(shown).to_have_js_property("complete", True)
+    assert shown.evaluate("image => image.naturalWidth") > 0  # decoded by the browser, not a broken-image icon
     expect(draw_page.get_by_text("doesn't look like a digit")).to_have_count(0)
     expect(draw_page.locator(EXCEPTION)).to_have_count(0)
 
