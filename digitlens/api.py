@@ -27,7 +27,7 @@ from digitlens import IMAGE_SIDE, MAX_PIXEL, MODEL_ENV, NUM_CLASSES, NUM_PIXELS,
 from digitlens.model import Predictor, metrics_card
 from digitlens.prediction_log import PredictionLog
 from digitlens.store import DATABASE_ENV, Store
-from digitlens.preprocess import read_image
+from digitlens.preprocess import IMAGE_FORMATS, read_image
 
 MAX_IMAGES = 10_000
 MAX_BODY_BYTES = 64 * 1024 * 1024  # 10,000 images of 784 values written "255.0," need ~47 MB
@@ -41,7 +41,7 @@ BODY_TIMEOUT = 10  # seconds the body may stall before the request is refused (4
 EXPECTED_BODY = '{"input": [[784 pixel values 0-255], ...]} or {"input": [[28 rows of 28 values], ...]}'
 HOME_TEXT = f"""digitlens: an MNIST digit classifier.
 POST /predict with {EXPECTED_BODY} for {NUM_CLASSES} probabilities per image.
-POST /predict/image with a picture, PNG, JPEG, WebP, TIFF, ... (multipart field "file") for the digit in it and whether it is a digit at all.
+POST /predict/image with a picture ({IMAGE_FORMATS}; multipart field "file") for the digit in it and whether it is a digit at all.
 POST /predict/image?number=true for the number written in it, digit by digit ("{reading.NOT_A_DIGIT}" where a mark is not a digit).
 GET /health for the model in use; GET /metrics for operators (Prometheus); GET /docs for the full contract.
 """
@@ -210,7 +210,7 @@ app.add_middleware(Measured)  # added last, so outermost: it sees BodyLimits' re
 async def validation_error(request: Request, error: RequestValidationError):
     """FastAPI's own checks (the upload form) answer with one readable sentence, like ours."""
     problems = "; ".join(f"{'.'.join(map(str, problem['loc'][1:]))}: {problem['msg']}" for problem in error.errors())
-    detail = f"{problems}; expected a multipart/form-data upload with a picture (PNG, JPEG, WebP, TIFF, ...) in the field 'file'"
+    detail = f"{problems}; expected a multipart/form-data upload with a picture ({IMAGE_FORMATS}) in the field 'file'"
     return JSONResponse({"detail": detail}, status_code=422)
 
 
@@ -257,7 +257,7 @@ def probabilities_response(body: bytes, state, started: float) -> Response:
 @app.post("/predict/image", response_model=ImagePrediction | NumberPrediction, responses=ERRORS)
 def predict_image(
     request: Request,
-    file: UploadFile = File(description="a picture (PNG, JPEG, WebP, TIFF, ...) of one digit, or of a number with number=true"),
+    file: UploadFile = File(description=f"a picture ({IMAGE_FORMATS}) of one digit, or of a number with number=true"),
     number: bool = Query(False, description="read the picture as a number: answer a NumberPrediction"),
 ) -> ImagePrediction | NumberPrediction:
     """The digit in an uploaded picture (ImagePrediction), or with number=true the number (NumberPrediction).

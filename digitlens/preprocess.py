@@ -24,6 +24,7 @@ from digitlens import IMAGE_SIDE, INK_THRESHOLD, MAX_PIXEL
 DIGIT_BOX = 20  # MNIST's bounding box for the digit inside the 28x28 field
 MIN_INK_CONTRAST = 32 / MAX_PIXEL  # flatter images hold no digit
 MAX_IMAGE_PIXELS = 40_000_000
+IMAGE_FORMATS = "PNG, JPEG, WebP, TIFF, BMP, GIF, ..."  # what read_image decodes (Pillow), as people are told
 MAX_ASPECT = 20  # a picture of a digit or a number is at most this many times as wide as tall, or as tall as wide
 WORK_SIDE = 512  # the ink is looked for at this size: a digit over a fifth of the frame keeps 100+ pixels
 DRAFT_SLACK = 0.9  # JPEG decodes at 1/2, 1/4 or 1/8: one up to this much below WORK_SIDE beats one twice its size
@@ -111,7 +112,7 @@ def read_image(source, name: str | None = None) -> np.ndarray:
     except ImageError:
         raise
     except UnidentifiedImageError:
-        raise ImageError(f"{name}: not a readable image: not a format we know (PNG, JPEG, GIF, BMP, TIFF, WebP, ...)") from None
+        raise ImageError(f"{name}: not a readable image: not a format we know ({IMAGE_FORMATS})") from None
     except (Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageError(f"{name}: not a readable image: the file is broken ({error})") from None
     has_alpha = "A" in image.getbands() or "transparency" in image.info
@@ -125,7 +126,8 @@ def eight_bit(image: Image.Image) -> Image.Image:
     if image.mode not in ("I", "F") and not image.mode.startswith("I;16"):
         return image
     levels = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0, posinf=0, neginf=0)
-    full_scale = next((scale for scale in (1, 255, 65535) if levels.max() <= scale), levels.max())
+    brightest = levels.max()
+    full_scale = next((scale for scale in (1, 255, 65535) if brightest <= scale), brightest)
     return Image.fromarray((np.clip(levels, 0, None) * (MAX_PIXEL / full_scale)).round().astype(np.uint8))
 
 
