@@ -59,3 +59,10 @@ def png(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def sixteen_bit(grey: np.ndarray, format: str) -> bytes:
+    """An 8-bit greyscale picture saved as a scanner may: 16 bits a pixel (a PNG, a TIFF no browser shows)."""
+    buffer = io.BytesIO()
+    Image.fromarray(grey.astype(np.uint16) * 257).save(buffer, format=format)
+    return buffer.getvalue()

@@ -9,6 +9,7 @@ from digitlens import preprocess, reading
 from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist, to_mnist_sequence
 from digitlens.strokes import DIGIT_STROKES, draw, random_drawing
 from photos import jpeg_bytes, paper_photo
+from shapes import sixteen_bit
 
 
 def centre_of_mass(image):
@@ -104,9 +105,7 @@ def test_read_image_decodes_png_and_jpeg(tmp_path):
 def test_a_16_bit_scan_reads_as_its_8_bit_twin(fmt):
     """Scanners save 16-bit greyscale; Pillow's convert clips those levels to white, which read as a blank page."""
     eight_bit = 60 + draw(6, rgba=False, dark_on_light=True).astype(np.uint16) * 140 // 255  # grey ink on grey paper
-    buffer = io.BytesIO()
-    Image.fromarray(eight_bit.astype(np.uint16) * 257).save(buffer, format=fmt)
-    assert np.abs(to_mnist(read_image(buffer.getvalue())).astype(int) - to_mnist(eight_bit).astype(int)).max() <= 1
+    assert np.abs(to_mnist(read_image(sixteen_bit(eight_bit, fmt))).astype(int) - to_mnist(eight_bit).astype(int)).max() <= 1
 
 
 def test_read_image_names_a_broken_file(tmp_path):

@@ -27,7 +27,7 @@ from dashboard_driver import (
 )
 from PIL import Image
 from playwright.sync_api import expect
-from shapes import photo_of, placed
+from shapes import photo_of, placed, sixteen_bit
 
 DRAWN_DIGITS = [0, 1, 7, 2, 3, 4, 6, 8]
 CHART = ".js-plotly-plot"
@@ -131,16 +131,10 @@ def test_a_number_drawn_in_number_mode_is_read_digit_by_digit(draw_page):
     expect(metric_value(draw_page, "Number")).to_have_count(0)
 
 
-def sixteen_bit_tiff(picture: bytes) -> bytes:
-    """The picture as a scanner may save it: 16-bit greyscale TIFF, which no browser shows."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(Image.open(io.BytesIO(picture)).convert("L")).astype(np.uint16) * 257).save(buffer, format="TIFF")
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize("name, kind", [("photo.jpg", "image/jpeg"), ("scan.tif", "image/tiff")])
 def test_an_uploaded_photo_or_scan_of_a_digit_is_read_and_shown(draw_page, name, kind):
-    content = photo_of("3") if kind == "image/jpeg" else sixteen_bit_tiff(photo_of("3"))
+    photo = photo_of("3")
+    content = photo if kind == "image/jpeg" else sixteen_bit(np.asarray(Image.open(io.BytesIO(photo)).convert("L")), "TIFF")
     draw_page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
         files=[{"name": name, "mimeType": kind, "buffer": content}]
     )

@@ -44,7 +44,7 @@ def test_a_review_is_saved_survives_a_reload_and_is_exported(dashboard_url, page
     page.goto(f"{dashboard_url}/review?split=test&id={image_id}")  # a new session: only the database remembers
     expect(page.get_by_text(f"#{image_id}", exact=False).first).to_be_visible(timeout=RENDER_MS)
     expect(page.get_by_text("Reviewed by e2e reviewer on")).to_be_visible(timeout=RENDER_MS)
-    page.locator(IDLE_APP).wait_for(timeout=RENDER_MS)  # a download clicked while the page still runs may point at a file gone by its end
+    page.locator(IDLE_APP).wait_for(timeout=RENDER_MS)  # the page has run: no rerun replaces what is clicked next
     page.get_by_text("All verdicts, every split").click()
     expect(page.get_by_test_id("stExpander").get_by_test_id("stDataFrame")).to_be_visible(timeout=RENDER_MS)
     with page.expect_download(timeout=RENDER_MS) as download:
