@@ -31,6 +31,8 @@ DRAFT_SLACK = 0.9  # JPEG decodes at 1/2, 1/4 or 1/8: one up to this much below 
 PAPER_SIDE = 128  # the paper is estimated at this size: light and shadows vary slowly
 PAPER_STEP = 0.25  # the paper changing by this share from one pixel to the next (at PAPER_SIDE) is an edge, not light
 SMALL_IMAGE_SIDE = 64  # images no larger than this are digits already cut out; larger ones are photos
+TAIL_RATIO = 2  # a photo's darker and lighter tails this close are no verdict on which is ink (dark_is_ink)
+POLARITY_TILES = 4  # ... then tiles judge: 4x4 of them, each mostly lit or mostly shadowed paper
 PAPER_WINDOWS = (0.35, 0.1)  # of the image side: the broad and the sharp estimate of the paper (ink_against_paper)
 STROKE_CORE = 0.4  # of the strongest ink: what surely is a stroke, from which a thick stroke's inside is grown
 RULED_LINE_LENGTH = 0.85  # of the image side: ruled lines run from edge to edge, a digit's strokes do not
@@ -201,9 +203,23 @@ def reduce(gray: np.ndarray, side: int) -> np.ndarray:
 
 
 def dark_is_ink(gray: np.ndarray) -> bool:
-    """True for dark ink on light paper: the tail of rare values lies below the typical (paper) level."""
-    low, paper, high = np.percentile(gray, [0.5, 50, 99.5])
-    return paper - low >= high - paper
+    """True for dark ink on light paper: the tail of rare values lies below the typical (paper) level.
+
+    A shadow or a dark desk over half a photo moves the typical level off the paper, and the lit paper then
+    looks like light ink. When the two tails are that close (within TAIL_RATIO), each tile judges by its own
+    typical level, which a soft shadow hardly moves, and the tiles' tails are summed.
+    """
+    darker, lighter = tails(gray)
+    if max(darker, lighter) > TAIL_RATIO * min(darker, lighter):
+        return darker >= lighter
+    tiles = [tile for band in np.array_split(gray, POLARITY_TILES) for tile in np.array_split(band, POLARITY_TILES, axis=1)]
+    return sum(np.subtract(*tails(tile)) for tile in tiles if tile.size) >= 0
+
+
+def tails(gray: np.ndarray) -> tuple[float, float]:
+    """How far the darkest and the lightest rare values (0.5 % each) lie from the typical level."""
+    low, typical, high = np.percentile(gray, [0.5, 50, 99.5])
+    return typical - low, high - typical
 
 
 def ink_against_paper(brightness: np.ndarray) -> np.ndarray:

@@ -12,12 +12,14 @@ def paper_photo(
     ink_colour=(25, 35, 120),
     light_gradient: float = 0.25,
     shadow_corner: bool = False,
+    broad_shadow: float = 0.0,
     ruled_every: int | None = None,
     noise: float = 4.0,
     seed: int = 0,
 ) -> np.ndarray:
     """RGB uint8 photo of the ink (float (H, W) 0-1) written on cream paper: a light gradient across the page,
-    optionally a soft shadow over one corner and blue ruled lines every ruled_every pixels, sensor noise."""
+    optionally a soft shadow over one corner, a broad one (a hand's or the phone's) of that depth over the left
+    two thirds, and blue ruled lines every ruled_every pixels, sensor noise."""
     rng = np.random.default_rng(seed)
     height, width = ink.shape
     ys, xs = np.mgrid[0:height, 0:width] / max(height, width)
@@ -25,6 +27,7 @@ def paper_photo(
     if shadow_corner:
         corner = np.clip((xs + ys - 1.1) * 8, 0, 1)
         light = light * (1 - 0.5 * ndimage.gaussian_filter(corner, 6))
+    light = light * (1 - broad_shadow * np.clip((0.72 - xs) * 8, 0, 1))
     paper = np.ones((height, width, 3)) * np.array([238, 232, 215])
     if ruled_every:
         for row in range(ruled_every // 2, height, ruled_every):

@@ -139,8 +139,9 @@ def drawn_ink(digit, size=400, box=(0.3, 0.25, 0.65, 0.75), width=14):
         {"shadow_corner": True},
         {"ruled_every": 40},
         {"ruled_every": 40, "shadow_corner": True, "ink_colour": (110, 110, 110)},
+        {"ruled_every": 40, "broad_shadow": 0.5},
     ],
-    ids=["light gradient", "shadow over a corner", "ruled paper", "pencil on ruled paper in shadow"],
+    ids=["light gradient", "shadow over a corner", "ruled paper", "pencil on ruled paper in shadow", "a hand's shadow over most of the page"],
 )
 def test_photo_of_paper_gives_the_same_digit_as_the_clean_drawing(conditions):
     clean = to_mnist(drawn_ink(5) * 255)
