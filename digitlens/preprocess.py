@@ -58,6 +58,10 @@ STRONGER_INK = (0.35, 0.5, 0.65)  # of the strongest ink: levels a shadow or a g
 OTHER_MARKS = 3  # the largest marks each tried as the digit
 INSIDE_SHARE = 0.15  # a mark clear of the border is preferred to a larger one touching it, unless this much smaller
 PAGE_EDGE_SPAN = 0.9  # a mark spanning this share of the image along an edge is the page's edge or a shadow
+PAGE_SIDE = 0.25  # of the frame: a page on a desk spans at least this much each way
+PAGE_FILL = 0.6  # of its box: a page, even turned a little, fills this much (a light stroke far less)
+DESK_SHADE = 0.75  # of the page's brightness: a desk around it is darker than this
+PAGE_INSET = 0.04  # of its size: the page's edge is cut off
 DIGIT_ASPECT = 0.75  # width/height of one handwritten digit, where a number has no digit to measure
 NARROW_DIGIT = 0.35  # of the height: pieces narrower than this (a 1) do not tell a digit's width
 SPLIT_SLACK = 0.3  # a piece 1.7 digits wide holds two touching digits; 1.6, one broad digit
@@ -146,18 +150,19 @@ def check_size(name: str, width: int, height: int) -> None:
         )
 
 
-def ink_map(image) -> np.ndarray:
+def ink_map(image, dark_ink: bool | None = None) -> np.ndarray:
     """Float (H, W) ink strength 0-1 from a grayscale, gray+alpha, RGB or RGBA array of either polarity.
 
     Transparent pixels are background (a canvas draws on a transparent layer). Otherwise the paper is
     estimated and divided out, so ink in a shadow counts as much as ink in full light, and ruled lines go.
+    dark_ink says which polarity the ink has; by default dark_is_ink decides.
     """
     gray, alpha = gray_and_alpha(image)
     if alpha is not None:
         ink = alpha / MAX_PIXEL
     else:
         gray = reduce(gray, WORK_SIDE)
-        brightness = gray if dark_is_ink(gray) else MAX_PIXEL - gray
+        brightness = gray if (dark_is_ink(gray) if dark_ink is None else dark_ink) else MAX_PIXEL - gray
         if min(gray.shape) > SMALL_IMAGE_SIDE:
             ink = remove_ruled_lines(ink_against_paper(ndimage.gaussian_filter(brightness, 1)))  # smoothed: grain
         else:  # a small image is a digit already cut out (an MNIST image): one paper level, its border's
@@ -515,12 +520,59 @@ def to_mnist(image, judge=None) -> np.ndarray:
     digit = mnist_field(select_digit(ink))
     if judge is None or not is_photo(image) or judge(digit[None])[0] >= UNSURE:
         return digit
-    choices = [choice for choice in other_choices(ink) if not reaches_border(choice)]
+    choices = [choice for choice in other_choices(ink) + page_choices(image) if not reaches_border(choice)]
     if not choices:
         return digit
     others = np.stack([mnist_field(choice) for choice in choices])
     sureness = judge(others)
     return others[sureness.argmax()] if sureness.max() >= SURE else digit
+
+
+def page_choices(image) -> list[np.ndarray]:
+    """The digit chosen again on the page alone (page_crop), when the photo shows one lying on a desk."""
+    page = page_crop(image)
+    if page is None:
+        return []
+    try:
+        ink = ink_map(page)
+    except NoInkError:
+        return []
+    return [select_digit(ink), *other_choices(ink)]
+
+
+def page_crop(image) -> np.ndarray | None:
+    """The page alone, when the photo shows a card or a page lying on a desk, else None.
+
+    Around such a page the desk is a dark border, and a desk over half the frame even passes for the paper,
+    with the page as light ink. The page is the largest light mark; cropped to it, PAGE_INSET inside its edge,
+    the paper fills the picture again and its ruled lines run from edge to edge.
+    """
+    try:
+        light = ink_map(image, dark_ink=False)
+    except NoInkError:
+        return None
+    page = max(marks(light), key=lambda mark: mark["mass"], default=None)
+    if page is None or not is_page(page, reduce(gray_and_alpha(image)[0], WORK_SIDE)):
+        return None
+    (top, bottom), (left, right) = (
+        (round(span.start / size * full), round(span.stop / size * full))
+        for span, size, full in zip(page["box"], light.shape, np.shape(image)[:2])
+    )
+    inset_rows, inset_cols = round(PAGE_INSET * (bottom - top)), round(PAGE_INSET * (right - left))
+    return np.asarray(image)[top + inset_rows : bottom - inset_rows, left + inset_cols : right - inset_cols]
+
+
+def is_page(mark: dict, gray: np.ndarray) -> bool:
+    """A light mark that is a page on a desk: at least PAGE_SIDE of the frame each way, solid, with the desk all
+    round it (not a lit part of a page that fills the frame) and darker than DESK_SHADE of it (not paper between
+    a number's strokes)."""
+    rows, cols = mark["box"]
+    spans = np.array([rows.stop - rows.start, cols.stop - cols.start]) / np.array(gray.shape)
+    if spans.min() < PAGE_SIDE or mark["mask"].mean() < PAGE_FILL or touches_border(mark["box"], gray.shape):
+        return False
+    outside = np.ones(gray.shape, bool)
+    outside[mark["box"]] = False
+    return bool(np.median(gray[outside]) < DESK_SHADE * np.median(gray[mark["box"]][mark["mask"]]))
 
 
 def reaches_border(ink: np.ndarray) -> bool:
@@ -561,8 +613,24 @@ def to_mnist_sequence(image, judge=None) -> np.ndarray:
     small fragment joins its nearest neighbour or, far from any, is dropped (a speck, a piece of a ruled line);
     a piece much wider than the number's other digits holds touching digits and is cut where its ink is thinnest.
     judge, a function from (N, 28, 28) images to how surely each is one digit, lets the model settle what the
-    shapes leave open (surest_reading); without it, the width alone decides.
+    shapes leave open (surest_reading); without it, the width alone decides. A photo whose digits it is unsure
+    of is read again on its page alone (page_crop), and the reading whose least sure digit is surer is kept.
     """
+    digits = number_digits(image, judge)
+    if judge is None or not is_photo(image) or judge(digits).min() >= UNSURE:
+        return digits
+    page = page_crop(image)
+    if page is None:
+        return digits
+    try:
+        on_page = number_digits(page, judge)
+    except NoInkError:
+        return digits
+    return on_page if judge(on_page).min() > judge(digits).min() else digits
+
+
+def number_digits(image, judge=None) -> np.ndarray:
+    """The digits of the number in the picture as it is (to_mnist_sequence without the second look at its page)."""
     ink = ink_map(image)
     found = [mark for mark in marks(ink) if not is_page_edge(mark, ink.shape)]
     tallest = max((mark["box"][0].stop - mark["box"][0].start for mark in found), default=0)

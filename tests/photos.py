@@ -41,3 +41,14 @@ def jpeg_bytes(image: np.ndarray, quality: int = 85) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
+
+
+def on_a_desk(page: np.ndarray, share: float = 0.45, desk=(45, 38, 32)) -> np.ndarray:
+    """RGB photo of a page (an RGB photo of paper) lying on a dark desk, the page share of the frame each way:
+    the desk covers most of the frame."""
+    height, width = page.shape[:2]
+    frame = np.empty((round(height / share), round(width / share), 3), np.uint8)
+    frame[:] = desk
+    top, left = (frame.shape[0] - height) // 3, (frame.shape[1] - width) // 2
+    frame[top : top + height, left : left + width] = page
+    return frame
