@@ -544,15 +544,14 @@ def page_crop(image) -> np.ndarray | None:
     """The page alone, when the photo shows a card or a page lying on a desk, else None.
 
     Around such a page the desk is a dark border, and a desk over half the frame even passes for the paper,
-    with the page as light ink. The page is the largest light mark; cropped to it, PAGE_INSET inside its edge,
-    the paper fills the picture again and its ruled lines run from edge to edge.
+    with the page as light ink. The page is the largest region lighter than Otsu's level, its holes (the
+    writing, a shadow's core) filled; cropped to it, PAGE_INSET inside its edge, the paper fills the picture
+    again and its ruled lines run from edge to edge.
     """
-    try:
-        light = ink_map(image, dark_ink=False)
-    except NoInkError:
-        return None
-    page = max(marks(light), key=lambda mark: mark["mass"], default=None)
-    if page is None or not is_page(page, reduce(gray_and_alpha(image)[0], WORK_SIDE)):
+    gray = reduce(gray_and_alpha(image)[0], PAPER_SIDE)
+    light = ndimage.binary_fill_holes(gray > otsu_level(gray))
+    page = max(marks(light.astype(np.float32)), key=lambda mark: mark["mass"], default=None)
+    if page is None or not is_page(page, gray):
         return None
     (top, bottom), (left, right) = (
         (round(span.start / size * full), round(span.stop / size * full))
@@ -560,6 +559,15 @@ def page_crop(image) -> np.ndarray | None:
     )
     inset_rows, inset_cols = round(PAGE_INSET * (bottom - top)), round(PAGE_INSET * (right - left))
     return np.asarray(image)[top + inset_rows : bottom - inset_rows, left + inset_cols : right - inset_cols]
+
+
+def otsu_level(gray: np.ndarray) -> float:
+    """The grey level that best splits the picture into a darker and a lighter part (Otsu's threshold)."""
+    counts, edges = np.histogram(gray, bins=64)
+    share = np.cumsum(counts) / counts.sum()
+    mean = np.cumsum(counts * edges[:-1]) / counts.sum()
+    between = (mean[-1] * share - mean) ** 2 / np.maximum(share * (1 - share), 1e-12)
+    return float(edges[1:][np.argmax(between[:-1])])
 
 
 def is_page(mark: dict, gray: np.ndarray) -> bool:
