@@ -687,6 +687,33 @@ def dim_and_blurred(image, rng):
     return jpeg(blurred(image, 1.5 + max(image.shape) / 600) * 0.35 + rng.normal(0, 4, image.shape), 70)
 
 
+def on_a_desk(image, rng):
+    """A card or a page lying on a desk that fills the rest of the frame: the photo shrunk to 40-80 % of the
+    frame each way and put on a wood, grey or black desk, the desk lit unevenly as the page is."""
+    height, width = image.shape[:2]
+    share = rng.uniform(0.4, 0.8)
+    page = np.asarray(Image.fromarray(image).resize((round(width * share), round(height * share)), Image.Resampling.LANCZOS), np.float32)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    angle = rng.uniform(0, 2 * np.pi)
+    light = 1 + 0.3 * ((xs / width - 0.5) * np.cos(angle) + (ys / height - 0.5) * np.sin(angle))
+    desk = DESKS[rng.integers(len(DESKS))] * light[..., None]
+    top = int(rng.integers(1, height - page.shape[0])) if height - page.shape[0] > 1 else 0
+    left = int(rng.integers(1, width - page.shape[1])) if width - page.shape[1] > 1 else 0
+    desk[top : top + page.shape[0], left : left + page.shape[1]] = page
+    return jpeg(desk + rng.normal(0, 3, desk.shape), 80)
+
+
+def broad_shadow(image, rng):
+    """The shadow of a hand or a phone over 55-80 % of the page, from one side, 35-55 % deep, its edge soft."""
+    height, width = image.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    angle = rng.uniform(0, 2 * np.pi)
+    along = (xs / width - 0.5) * np.cos(angle) + (ys / height - 0.5) * np.sin(angle)  # -0.7 to 0.7 across the frame
+    edge = np.quantile(along, rng.uniform(0.55, 0.8))
+    soft = np.clip((edge - along) / rng.uniform(0.05, 0.15) + 0.5, 0, 1)
+    return jpeg(image * (1 - rng.uniform(0.35, 0.55) * soft)[..., None], 80)
+
+
 CONDITIONS = {  # how a photo is taken: beyond the photo set's ranges (DIGIT_SHARE, a few degrees, JPEG 60-90)
     "the photo set's ranges": {},
     "digit small in the frame (8-18 %)": {"share": (0.08, 0.18)},
@@ -699,6 +726,8 @@ CONDITIONS = {  # how a photo is taken: beyond the photo set's ranges (DIGIT_SHA
     "JPEG quality 15": {"after": lambda image, rng: jpeg(image, 15)},
     "out of focus": {"after": lambda image, rng: jpeg(blurred(image, max(image.shape) / 250), 80)},
     "noisy sensor": {"after": lambda image, rng: jpeg(image + rng.normal(0, 18, image.shape), 75)},
+    "a card on a desk (40-80 % of the frame)": {"after": on_a_desk},
+    "a broad shadow over most of the page": {"after": broad_shadow},
 }
 
 
