@@ -31,7 +31,7 @@ DRAFT_SLACK = 0.9  # JPEG decodes at 1/2, 1/4 or 1/8: one up to this much below 
 PAPER_SIDE = 128  # the paper is estimated at this size: light and shadows vary slowly
 PAPER_STEP = 0.25  # the paper changing by this share from one pixel to the next (at PAPER_SIDE) is an edge, not light
 SMALL_IMAGE_SIDE = 64  # images no larger than this are digits already cut out; larger ones are photos
-TAIL_RATIO = 2  # a photo's darker and lighter tails this close are no verdict on which is ink (dark_is_ink)
+TAIL_RATIO = 2  # a lighter tail not this many times the darker is no verdict that the ink is light (dark_is_ink)
 POLARITY_TILES = 4  # ... then tiles judge: 4x4 of them, each mostly lit or mostly shadowed paper
 PAPER_WINDOWS = (0.35, 0.1)  # of the image side: the broad and the sharp estimate of the paper (ink_against_paper)
 STROKE_CORE = 0.4  # of the strongest ink: what surely is a stroke, from which a thick stroke's inside is grown
@@ -211,11 +211,12 @@ def dark_is_ink(gray: np.ndarray) -> bool:
     """True for dark ink on light paper: the tail of rare values lies below the typical (paper) level.
 
     A shadow or a dark desk over half a photo moves the typical level off the paper, and the lit paper then
-    looks like light ink. When the two tails are that close (within TAIL_RATIO), each tile judges by its own
-    typical level, which a soft shadow hardly moves, and the tiles' tails are summed.
+    looks like light ink. So a lighter tail that is not TAIL_RATIO times the darker is no verdict: then each
+    tile judges by its own typical level, which a soft shadow hardly moves, and the tiles' tails are summed.
+    Tiles never overturn a darker tail: where a felt pen's stroke fills a tile, the tile takes it for paper.
     """
     darker, lighter = tails(gray)
-    if max(darker, lighter) > TAIL_RATIO * min(darker, lighter):
+    if darker >= lighter or lighter > TAIL_RATIO * darker:
         return darker >= lighter
     tiles = [tile for band in np.array_split(gray, POLARITY_TILES) for tile in np.array_split(band, POLARITY_TILES, axis=1)]
     return sum(np.subtract(*tails(tile)) for tile in tiles if tile.size) >= 0
