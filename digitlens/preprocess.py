@@ -150,19 +150,18 @@ def check_size(name: str, width: int, height: int) -> None:
         )
 
 
-def ink_map(image, dark_ink: bool | None = None) -> np.ndarray:
+def ink_map(image) -> np.ndarray:
     """Float (H, W) ink strength 0-1 from a grayscale, gray+alpha, RGB or RGBA array of either polarity.
 
     Transparent pixels are background (a canvas draws on a transparent layer). Otherwise the paper is
     estimated and divided out, so ink in a shadow counts as much as ink in full light, and ruled lines go.
-    dark_ink says which polarity the ink has; by default dark_is_ink decides.
     """
     gray, alpha = gray_and_alpha(image)
     if alpha is not None:
         ink = alpha / MAX_PIXEL
     else:
         gray = reduce(gray, WORK_SIDE)
-        brightness = gray if (dark_is_ink(gray) if dark_ink is None else dark_ink) else MAX_PIXEL - gray
+        brightness = gray if dark_is_ink(gray) else MAX_PIXEL - gray
         if min(gray.shape) > SMALL_IMAGE_SIDE:
             ink = remove_ruled_lines(ink_against_paper(ndimage.gaussian_filter(brightness, 1)))  # smoothed: grain
         else:  # a small image is a digit already cut out (an MNIST image): one paper level, its border's
