@@ -625,16 +625,17 @@ def to_mnist_sequence(image, judge=None) -> np.ndarray:
     of is read again on its page alone (page_crop), and the reading whose least sure digit is surer is kept.
     """
     digits = number_digits(image, judge)
-    if judge is None or not is_photo(image) or judge(digits).min() >= UNSURE:
+    if judge is None or not is_photo(image):
         return digits
-    page = page_crop(image)
+    least_sure = judge(digits).min()
+    page = None if least_sure >= UNSURE else page_crop(image)
     if page is None:
         return digits
     try:
         on_page = number_digits(page, judge)
     except NoInkError:
         return digits
-    return on_page if judge(on_page).min() > judge(digits).min() else digits
+    return on_page if judge(on_page).min() > least_sure else digits
 
 
 def number_digits(image, judge=None) -> np.ndarray:

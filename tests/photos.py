@@ -6,6 +6,13 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from digitlens.strokes import draw
+
+
+def drawn_ink(digit, size=400, box=(0.3, 0.25, 0.65, 0.75), width=14):
+    """The digit's strokes as float ink 0-1 on a size x size page."""
+    return draw(digit, size=size, box=box, width=width, rgba=False) / 255
+
 
 def paper_photo(
     ink: np.ndarray,

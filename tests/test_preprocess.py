@@ -8,7 +8,7 @@ from scipy import ndimage
 from digitlens import preprocess, reading
 from digitlens.preprocess import ImageError, NoInkError, read_image, to_mnist, to_mnist_sequence
 from digitlens.strokes import DIGIT_STROKES, draw, random_drawing
-from photos import jpeg_bytes, paper_photo
+from photos import drawn_ink, jpeg_bytes, paper_photo
 from shapes import sixteen_bit
 
 
@@ -125,11 +125,6 @@ def test_random_drawings_are_read_right(predictor):
 
 
 # --- Photos of paper ---
-
-
-def drawn_ink(digit, size=400, box=(0.3, 0.25, 0.65, 0.75), width=14):
-    """The digit's strokes as float ink 0-1 on a size x size page."""
-    return draw(digit, size=size, box=box, width=width, rgba=False) / 255
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,8 @@ from scipy import ndimage
 
 from digitlens import data, preprocess, reading
 from digitlens.nondigits import as_canvas
-from digitlens.strokes import draw
 from digitlens.preprocess import NoInkError
-from photos import on_a_desk, paper_photo
+from photos import drawn_ink, on_a_desk, paper_photo
 from shapes import photo_of, written
 
 DATA = Path(__file__).parent / "data"
@@ -212,18 +211,22 @@ def test_the_upright_strokes_of_a_number_in_a_wide_picture_are_not_taken_for_rul
     assert min(lost) > 0.1  # 14-19 % of the ink (the model before 28 November's afternoon then misread "1234")
 
 
+def written_ink(text: str) -> np.ndarray:
+    """The text's strokes as float ink 0-1."""
+    return 1 - written(text, height=300, pen=16).astype(np.float32) / 255
+
+
 def page_photo(text: str) -> np.ndarray:
     """A photo of the text written on ruled paper: the page fills the frame."""
-    ink = 1 - written(text, height=300, pen=16).astype(np.float32) / 255
-    return paper_photo(ink, ruled_every=40)
+    return paper_photo(written_ink(text), ruled_every=40)
 
 
 @pytest.mark.parametrize("digit", [2, 5, 7])
 def test_a_card_on_a_dark_desk_that_fills_most_of_the_photo_is_read(predictor, digit):
     """The desk covers most of the frame, so the card passes for light ink on dark paper; read again on the
     card alone (before: every digit read as a refused 0)."""
-    ink = draw(digit, size=400, box=(0.3, 0.25, 0.65, 0.75), width=14, rgba=False) / 255
-    found = reading.read(predictor, reading.mnist_images(on_a_desk(paper_photo(ink, ruled_every=40)), predictor=predictor))
+    photo = on_a_desk(paper_photo(drawn_ink(digit), ruled_every=40))
+    found = reading.read(predictor, reading.mnist_images(photo, predictor=predictor))
     assert found.digits[0] == digit and found.is_digit[0]
 
 
@@ -236,7 +239,7 @@ def test_a_number_on_a_card_on_a_dark_desk_is_read_whole(predictor, number):
 def test_only_a_page_with_a_desk_round_it_is_cropped_to():
     """Paper between a number's strokes, or the lit part of a page beside a shadow, is no page on a desk."""
     assert preprocess.page_crop(page_photo("40")) is None
-    assert preprocess.page_crop(paper_photo(1 - written("40", height=300, pen=16) / 255, shadow_corner=True)) is None
+    assert preprocess.page_crop(paper_photo(written_ink("40"), shadow_corner=True)) is None
     page = page_photo("40")
     cropped = preprocess.page_crop(on_a_desk(page))
     assert cropped is not None and 0.85 * page.shape[0] <= cropped.shape[0] <= page.shape[0]
