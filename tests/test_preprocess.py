@@ -417,3 +417,12 @@ def test_noise_at_a_numbers_ends_is_a_low_unsure_mark_an_unsure_far_one_or_a_far
     assert list(preprocess.noise_marks(heights[:3], sure[[3, 1, 2]], far[:3], 40)) == [True, False, False]
     assert list(preprocess.noise_marks(heights[:3], sure[:3], far[:3], 40)) == [False, False, False]  # sure: a digit
     assert list(preprocess.noise_marks(np.array([110, 62, 58]), sure[:3], extents[:3], 40)) == [True, False, False]
+
+
+def test_a_piece_hundreds_of_digits_wide_that_no_digit_reading_fits_is_still_read_as_marks():
+    """Its floor, SURENESS_FLOOR to the power of the marks its width holds, underflowed to 0.0 past 161 marks, and
+    with no reading left the number could not be read at all (a KeyError)."""
+    line = np.zeros((6, 3000), np.float32)
+    line[:, 5:2995] = 1
+    read = preprocess.surest_reading([preprocess.Piece(line, 0, 0)], 4.0, 6.0, lambda images: np.zeros(len(images)))
+    assert read.shape == (1, 28, 28)
