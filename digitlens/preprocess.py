@@ -704,8 +704,8 @@ def surest_reading(pieces: list[Piece], digit_width: float, height: float, judge
         marks = digits_wide[key] if whole else 1  # left whole: as many marks as it is wide, and the cuts between not made
         low = LOW_PART_COST if part.shape[0] < LOW_PART * height else 0.0
         floor = marks * float(np.log(SURENESS_FLOOR))  # in logs: SURENESS_FLOOR ** marks is 0.0 past 161 marks
-        sure = 0.0 if unconvincing_cut else sure
-        return (max(float(np.log(sure)), floor) if sure > 0 else floor) - low - CUT_COST * (marks - 1)
+        believed = floor if unconvincing_cut or sure <= 0 else max(float(np.log(sure)), floor)
+        return believed - low - CUT_COST * (marks - 1)
 
     log_sureness = {span: log_sure(span, sure, part) for span, sure, part in zip(spans, sureness, parts)}
     readings = {key: best_path(columns[key], lambda start, end, key=key: log_sureness.get((key, start, end))) for key in groups}
